@@ -1,0 +1,47 @@
+"""Execute every notebook under book/ in a fresh kernel and print a table of times, slowest first.
+
+A measurement, not a test: it never fails because a notebook is slow. The book's
+budget is 30 s per notebook on 2 CPU cores. Stored outputs are not touched.
+
+    make bench          # or: .venv/bin/python benchmarks/notebook_times.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bookfiles import notebooks  # noqa: E402
+from nbtools import execute  # noqa: E402
+
+BUDGET_S = 30.0
+
+
+def main() -> None:
+    rows = []
+    for path in notebooks():
+        print(f"running {path.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
+        try:
+            _, seconds = execute(path)
+            rows.append((path.relative_to(ROOT).as_posix(), seconds, "ok"))
+        except Exception as exc:  # report, do not fail
+            rows.append((path.relative_to(ROOT).as_posix(), float("nan"), f"error: {type(exc).__name__}"))
+    rows.sort(key=lambda r: -r[1] if r[1] == r[1] else float("inf"))
+    width = max([len(r[0]) for r in rows] + [8])
+    print(f"notebook execution times on {os.cpu_count()} CPU cores, Python {platform.python_version()}")
+    print(f"{'notebook':{width}s}  {'seconds':>8s}  {'budget':>7s}  status")
+    print(f"{'-' * width}  {'-' * 8}  {'-' * 7}  ------")
+    for name, seconds, status in rows:
+        within = "within" if seconds <= BUDGET_S else "OVER"
+        print(f"{name:{width}s}  {seconds:8.1f}  {within:>7s}  {status}")
+    total = sum(r[1] for r in rows if r[1] == r[1])
+    print(f"{'total':{width}s}  {total:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

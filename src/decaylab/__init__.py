@@ -1,0 +1,28 @@
+"""decaylab: the small helper package behind *Weight Decay, Verified*.
+
+What lives here is what two chapters, or a chapter and a test, need:
+
+* :mod:`decaylab.reference`: a NumPy reference of one optimizer step (SGD, momentum,
+  Adam; coupled L2/L1 penalty or decoupled decay) that every framework result is
+  checked against;
+* :mod:`decaylab.bridges`: the same weights in a PyTorch module and a Paddle layer;
+* :mod:`decaylab.claims`: how a chapter states and checks a claim;
+* :mod:`decaylab.notebook`: quiet notebook setup, capturing log messages;
+* :mod:`decaylab.plotting`: the house style of the figures.
+
+Ideas that only one chapter explains stay in that chapter, visible to the reader.
+"""
+
+from .claims import claim, close, measured
+from .reference import ReferenceOptimizer, reference_step, replay_error
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ReferenceOptimizer",
+    "claim",
+    "close",
+    "measured",
+    "reference_step",
+    "replay_error",
+]

@@ -1,0 +1,54 @@
+"""setup_notebook keeps Paddle's import quiet; capture_logs catches what a chapter shows."""
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from decaylab.notebook import capture_logs, setup_notebook
+
+
+def run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_plain_paddle_import_is_noisy():
+    # What setup_notebook exists to undo: if this stops failing, the helper may be obsolete.
+    proc = run("import logging, paddle; print(len(logging.getLogger().handlers), logging.getLogger().level)")
+    assert proc.returncode == 0, proc.stderr
+    handlers, level = proc.stdout.split()
+    assert int(handlers) >= 1 and int(level) == logging.INFO
+
+
+def test_setup_notebook_imports_paddle_without_stderr_and_restores_the_root_logger():
+    code = (
+        "from decaylab.notebook import setup_notebook\n"
+        "setup_notebook()\n"
+        "import logging, paddle, torch\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), root.level)\n"
+        "logging.getLogger('matplotlib.font_manager').info('this must not appear')\n"
+    )
+    proc = run(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", str(logging.WARNING)]
+    assert proc.stderr == ""
+
+
+def test_capture_logs_collects_and_restores():
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    with capture_logs() as messages:
+        logging.info("kept for printing")
+        logging.getLogger("some.library").debug("below the level")
+    assert messages == ["INFO: kept for printing"]
+    assert (list(root.handlers), root.level) == before
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="paddle and torch must be True or False"):
+        setup_notebook(paddle="yes")
+    with pytest.raises(TypeError, match="logger must be a logger name"):
+        with capture_logs(logger=3):
+            pass

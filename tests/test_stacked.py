@@ -1,5 +1,7 @@
 """The batched engine gives the same weights as separate torch.optim runs."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ def make_models(n, sizes=(4, 8, 3), seed=0):
     models = []
     for _ in range(n):
         layers = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        for a, b in itertools.pairwise(sizes):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         models.append(torch.nn.Sequential(*layers[:-1]))
     return models
@@ -51,8 +53,12 @@ def assert_same(stack, models, atol=1e-5):
     for i, model in enumerate(models):
         linears = [m for m in model if isinstance(m, torch.nn.Linear)]
         for k, lin in enumerate(linears):
-            np.testing.assert_allclose(stack.weights[k][i].detach().T.numpy(), lin.weight.detach().numpy(), atol=atol)
-            np.testing.assert_allclose(stack.biases[k][i, 0].detach().numpy(), lin.bias.detach().numpy(), atol=atol)
+            np.testing.assert_allclose(
+                stack.weights[k][i].detach().T.numpy(), lin.weight.detach().numpy(), atol=atol
+            )
+            np.testing.assert_allclose(
+                stack.biases[k][i, 0].detach().numpy(), lin.bias.detach().numpy(), atol=atol
+            )
 
 
 LRS = [0.05, 0.1, 0.2]
@@ -63,16 +69,26 @@ WDS = [0.0, 1e-3, 0.1]
     ("kind", "torch_opt", "extra"),
     [
         ("sgd", lambda p, i: torch.optim.SGD(p, lr=LRS[i], weight_decay=WDS[i]), {}),
-        ("sgd", lambda p, i: torch.optim.SGD(p, lr=LRS[i], momentum=0.9, weight_decay=WDS[i]), {"momentum": 0.9}),
+        (
+            "sgd",
+            lambda p, i: torch.optim.SGD(p, lr=LRS[i], momentum=0.9, weight_decay=WDS[i]),
+            {"momentum": 0.9},
+        ),
         ("adam", lambda p, i: torch.optim.Adam(p, lr=LRS[i] / 10, weight_decay=WDS[i]), {}),
-        ("adamw", lambda p, i: torch.optim.AdamW(p, lr=LRS[i] / 10, weight_decay=WDS[i]), {"decoupled": True}),
+        (
+            "adamw",
+            lambda p, i: torch.optim.AdamW(p, lr=LRS[i] / 10, weight_decay=WDS[i]),
+            {"decoupled": True},
+        ),
     ],
     ids=["sgd", "momentum", "adam", "adamw"],
 )
 def test_stacked_matches_separate_torch_optim_runs(kind, torch_opt, extra):
     separate = run_separate(make_models(3), torch_opt)
     lrs = LRS if kind == "sgd" else [lr / 10 for lr in LRS]
-    stack = run_stacked(make_models(3), kind="adam" if kind == "adamw" else kind, lr=lrs, weight_decay=WDS, **extra)
+    stack = run_stacked(
+        make_models(3), kind="adam" if kind == "adamw" else kind, lr=lrs, weight_decay=WDS, **extra
+    )
     assert_same(stack, separate)
 
 
@@ -80,7 +96,9 @@ def test_decay_mask_leaves_biases_alone():
     models = make_models(1)
     stack = StackedMLP.from_modules(models)
     before = [b.detach().clone() for b in stack.biases]
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, weight_decay=0.5, decay_mask=[True, False] * 2)
+    opt = BatchedOptimizer(
+        stack.parameters(), kind="sgd", lr=0.1, weight_decay=0.5, decay_mask=[True, False] * 2
+    )
     for p in stack.parameters():
         p.grad = torch.zeros_like(p)
     opt.step()
@@ -112,3 +130,41 @@ def test_bad_arguments_are_named():
         StackedMLP.from_modules([*make_models(1), *make_models(1, sizes=(4, 5, 3))])
     with pytest.raises(ValueError, match="activation must be one of 'relu', 'tanh'"):
         StackedMLP.from_modules(models, activation="gelu")
+
+
+def test_fit_classifiers_matches_a_plain_training_loop():
+    from decaylab.stacked import fit_classifiers, minibatch_orders
+
+    x, y = data(n=40)
+    models = make_models(2)
+    stack = StackedMLP.from_modules(models)
+    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, momentum=0.9, weight_decay=[0.0, 0.01])
+    hist = fit_classifiers(
+        stack, opt, x, y, epochs=3, batch_size=8, order_seeds=[5, 5], eval_sets={"train": (x, y)}
+    )
+    assert hist["epoch"].tolist() == [1, 2, 3] and hist["train"].shape == (3, 2)
+    for i, (model, wd) in enumerate(zip(models, [0.0, 0.01], strict=True)):
+        sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=wd)
+        for perm in minibatch_orders([5], 40, 3):
+            for k in range(0, 40, 8):
+                idx = perm[0, k : k + 8]
+                sgd.zero_grad()
+                torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+                sgd.step()
+        acc = (model(x).argmax(-1) == y).float().mean().item()
+        assert acc == pytest.approx(hist["train"][-1, i])
+    assert_same(stack, models)
+
+
+def test_fit_classifiers_checks_arguments():
+    from decaylab.stacked import fit_classifiers
+
+    x, y = data(n=40)
+    stack = StackedMLP.from_modules(make_models(2))
+    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    with pytest.raises(ValueError, match=r"order_seeds must hold one seed per model \(2\)"):
+        fit_classifiers(stack, opt, x, y, epochs=1, batch_size=8, order_seeds=[1])
+    with pytest.raises(ValueError, match="batch_size must be at most the number of training rows"):
+        fit_classifiers(stack, opt, x, y, epochs=1, batch_size=80, order_seeds=[1, 1])
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        fit_classifiers(stack, opt, x, y, epochs=0, batch_size=8, order_seeds=[1, 1])

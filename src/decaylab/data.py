@@ -64,10 +64,14 @@ def digits_split(n_train: int = 1000, n_val: int = 400, *, seed: int = 0):
 
     for name, value in (("n_train", n_train), ("n_val", n_val), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "seed" else 0):
-            raise ValueError(f"{name} must be a {'non-negative' if name == 'seed' else 'positive'} integer; got {value!r}")
+            raise ValueError(
+                f"{name} must be a {'non-negative' if name == 'seed' else 'positive'} integer; got {value!r}"
+            )
     x, y = load_digits(return_X_y=True)
     if n_train + n_val >= len(x):
-        raise ValueError(f"n_train + n_val must leave some of the {len(x)} images for the test part; got {n_train + n_val}")
+        raise ValueError(
+            f"n_train + n_val must leave some of the {len(x)} images for the test part; got {n_train + n_val}"
+        )
     order = np.random.default_rng(seed).permutation(len(x))
     x = (x[order] / 16.0).astype(np.float32)
     y = y[order].astype(np.int64)

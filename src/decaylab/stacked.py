@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from . import _checks
 
-__all__ = ["BatchedOptimizer", "StackedMLP"]
+__all__ = ["BatchedOptimizer", "StackedMLP", "fit_classifiers", "minibatch_orders"]
 
 ACTIVATIONS = ("relu", "tanh")
 
@@ -56,7 +56,9 @@ class StackedMLP:
                     f"got {tuple(w.shape)} and {tuple(b.shape)}"
                 )
             if k and w.shape[1] != self.weights[k - 1].shape[2]:
-                raise ValueError(f"weights[{k}] takes {w.shape[1]} inputs but layer {k - 1} gives {self.weights[k - 1].shape[2]}")
+                raise ValueError(
+                    f"weights[{k}] takes {w.shape[1]} inputs but layer {k - 1} gives {self.weights[k - 1].shape[2]}"
+                )
         self.n_models = m
         self._act = torch.relu if self.activation == "relu" else torch.tanh
 
@@ -78,7 +80,9 @@ class StackedMLP:
         if any(s != shapes[0] for s in shapes):
             raise ValueError(f"modules must share one architecture; layer shapes differ: {shapes}")
         weights = [torch.stack([m[k].weight.detach().T for m in per_model]) for k in range(len(per_model[0]))]
-        biases = [torch.stack([m[k].bias.detach()[None, :] for m in per_model]) for k in range(len(per_model[0]))]
+        biases = [
+            torch.stack([m[k].bias.detach()[None, :] for m in per_model]) for k in range(len(per_model[0]))
+        ]
         return cls(weights, biases, activation)
 
     def parameters(self) -> list:
@@ -116,7 +120,9 @@ class StackedMLP:
         with torch.no_grad():
             for lin, w, b in zip(linears, self.weights, self.biases, strict=True):
                 if tuple(lin.weight.shape) != tuple(w.shape[1:][::-1]):
-                    raise ValueError(f"module's Linear layer has shape {tuple(lin.weight.shape)}; expected {tuple(w.shape[1:][::-1])}")
+                    raise ValueError(
+                        f"module's Linear layer has shape {tuple(lin.weight.shape)}; expected {tuple(w.shape[1:][::-1])}"
+                    )
                 lin.weight.copy_(w[i].T)
                 lin.bias.copy_(b[i, 0])
 
@@ -199,7 +205,9 @@ class BatchedOptimizer:
         if decay_mask is None:
             decay_mask = [True] * len(params)
         if len(decay_mask) != len(params) or not all(isinstance(d, bool) for d in decay_mask):
-            raise ValueError(f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}")
+            raise ValueError(
+                f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
+            )
         self.decay_mask = list(decay_mask)
         self.t = 0
         self.state: list[dict] = [{} for _ in params]
@@ -248,3 +256,78 @@ class BatchedOptimizer:
                     p.sub_((lr / bias1) * m / denom)
                 if l1 is not None and self.l1_mode == "proximal":
                     p.copy_(torch.sign(p) * torch.clamp(p.abs() - lr * l1, min=0.0))
+
+
+def minibatch_orders(order_seeds: Sequence[int], n: int, epochs: int):
+    """Yield, epoch by epoch, one permutation of ``range(n)`` per model, as a ``[M, n]`` tensor.
+
+    Models with the same seed see the same minibatches in the same order (common random
+    numbers: a sweep then compares settings, not data orders). Each distinct seed has its
+    own ``torch.Generator``, so the global RNG is not touched.
+    """
+    torch = _torch()
+    gens = {s: torch.Generator().manual_seed(int(s)) for s in set(order_seeds)}
+    for _ in range(epochs):
+        perms = {s: torch.randperm(n, generator=g) for s, g in gens.items()}
+        yield torch.stack([perms[s] for s in order_seeds])
+
+
+def fit_classifiers(
+    stack: StackedMLP,
+    optimizer: BatchedOptimizer,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    order_seeds: Sequence[int],
+    eval_sets: dict | None = None,
+    eval_every: int = 1,
+) -> dict:
+    """Train every model of ``stack`` with cross-entropy on minibatches; return the accuracy history.
+
+    ``x`` ``[n, features]`` and ``y`` ``[n]`` (int labels) are the training set;
+    ``order_seeds[i]`` is the data-order seed of model ``i`` (see :func:`minibatch_orders`).
+    Each epoch visits ``n // batch_size`` full minibatches. Every ``eval_every`` epochs
+    (and after the last) the accuracy of every model on each set of ``eval_sets``
+    (``{"train": (x, y), "val": (x_val, y_val)}``) is recorded. Returns
+    ``{"epoch": [...], name: array [n_evals, M], ...}`` as NumPy arrays.
+    """
+    import numpy as np
+
+    torch = _torch()
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_every", eval_every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if len(order_seeds) != stack.n_models:
+        raise ValueError(
+            f"order_seeds must hold one seed per model ({stack.n_models}); got {len(order_seeds)}"
+        )
+    n = x.shape[0]
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape [{n}] (one label per row of x); got {tuple(y.shape)}")
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most the number of training rows ({n}); got {batch_size}")
+    eval_sets = eval_sets or {}
+    history: dict = {"epoch": [], **{name: [] for name in eval_sets}}
+    m = stack.n_models
+
+    def evaluate(epoch):
+        with torch.no_grad():
+            history["epoch"].append(epoch)
+            for name, (xe, ye) in eval_sets.items():
+                history[name].append((stack(xe).argmax(-1) == ye).float().mean(1).numpy())
+
+    for epoch, perm in enumerate(minibatch_orders(order_seeds, n, epochs), start=1):
+        for k in range(0, n - batch_size + 1, batch_size):
+            idx = perm[:, k : k + batch_size]
+            logits = stack(x[idx])  # [M, B, classes]
+            losses = torch.nn.functional.cross_entropy(
+                logits.reshape(m * batch_size, -1), y[idx].reshape(-1), reduction="none"
+            )
+            optimizer.zero_grad()
+            losses.view(m, batch_size).mean(1).sum().backward()
+            optimizer.step()
+        if epoch % eval_every == 0 or epoch == epochs:
+            evaluate(epoch)
+    return {k: np.asarray(v) for k, v in history.items()}

@@ -12,6 +12,8 @@ STAMP  := $(VENV)/.installed
 # kernels started by nbval and jupyter-book are the environment's Python.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
+# Keras 3 runs on its PyTorch backend in this book (no TensorFlow).
+export KERAS_BACKEND := torch
 
 NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 LINTED    := src tests benchmarks book

@@ -18,7 +18,9 @@ kinds of regularization cover every case the book discusses:
     ``"adam"``: Adam with bias correction,
     ``w <- w - lr * m_hat / (sqrt(v_hat) + eps)``. PaddlePaddle writes the same rule
     with the corrections folded into the learning rate and epsilon; algebraically it
-    is identical.
+    is identical. Keras 3 adds epsilon *before* the bias correction,
+    ``w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``: select it with
+    ``eps_style="keras"`` (the default is ``"pytorch"``).
 
 ``decay`` (with coefficient ``coeff``)
     ``"none"``: ``g' = g``.
@@ -52,6 +54,7 @@ from . import _checks
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DECAYS = ("none", "l2", "l1", "decoupled")
 MOMENTUM_STYLES = ("pytorch", "paddle")
+EPS_STYLES = ("pytorch", "keras")
 
 __all__ = [
     "DECAYS",
@@ -73,6 +76,7 @@ def _validated_config(
     momentum_style,
     betas,
     eps,
+    eps_style="pytorch",
 ) -> dict:
     """Check every hyperparameter once and return them normalised."""
     optimizer = _checks.one_of("optimizer", optimizer, OPTIMIZERS)
@@ -108,7 +112,9 @@ def _validated_config(
     beta1 = _checks.real("betas[0]", betas[0], low=0.0, high=1.0, high_open=True)
     beta2 = _checks.real("betas[1]", betas[1], low=0.0, high=1.0, high_open=True)
     eps = _checks.real("eps", eps, low=0.0, low_open=True)
+    eps_style = _checks.one_of("eps_style", eps_style, EPS_STYLES)
     return {
+        "eps_style": eps_style,
         "optimizer": optimizer,
         "lr": lr,
         "decays": decays,
@@ -157,9 +163,12 @@ def _step(w: np.ndarray, g: np.ndarray, state: Mapping, cfg: dict) -> tuple[np.n
     v = state.get("v", np.zeros_like(w))
     m = b1 * m + (1.0 - b1) * g
     v = b2 * v + (1.0 - b2) * g * g
+    new_state.update(m=m, v=v)
+    if cfg["eps_style"] == "keras":
+        alpha = lr * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        return w - alpha * m / (np.sqrt(v) + eps), new_state
     m_hat = m / (1.0 - b1**t)
     v_hat = v / (1.0 - b2**t)
-    new_state.update(m=m, v=v)
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), new_state
 
 
@@ -178,6 +187,7 @@ def reference_step(
     momentum_style: str = "pytorch",
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    eps_style: str = "pytorch",
 ) -> tuple[np.ndarray, dict]:
     """Apply one optimizer step to the weights ``w`` with the data gradient ``grad``.
 
@@ -192,7 +202,7 @@ def reference_step(
     [0.94, -2.03]
     """
     cfg = _validated_config(
-        optimizer, lr, decay, coeff, momentum, dampening, nesterov, momentum_style, betas, eps
+        optimizer, lr, decay, coeff, momentum, dampening, nesterov, momentum_style, betas, eps, eps_style
     )
     w = _checks.array("w", w)
     g = _checks.array("grad", grad)
@@ -219,7 +229,17 @@ class ReferenceOptimizer:
     """
 
     def __init__(self, *, optimizer: str, lr: float, **hyper):
-        accepted = {"decay", "coeff", "momentum", "dampening", "nesterov", "momentum_style", "betas", "eps"}
+        accepted = {
+            "decay",
+            "coeff",
+            "momentum",
+            "dampening",
+            "nesterov",
+            "momentum_style",
+            "betas",
+            "eps",
+            "eps_style",
+        }
         unknown = sorted(set(hyper) - accepted)
         if unknown:
             raise TypeError(
@@ -234,6 +254,7 @@ class ReferenceOptimizer:
             "momentum_style": "pytorch",
             "betas": (0.9, 0.999),
             "eps": 1e-8,
+            "eps_style": "pytorch",
         }
         defaults.update(hyper)
         self.config = _validated_config(optimizer=optimizer, lr=lr, **defaults)

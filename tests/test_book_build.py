@@ -1,14 +1,12 @@
 """The strict book build: no warnings, no broken references, and the pages show the verified outputs.
 
 The book renders the outputs stored in the notebooks (execute_notebooks: off), the same
-outputs nbval compares. This test builds the whole book with warnings as errors, into a
-temporary folder, and checks what a reader sees in the HTML.
+outputs nbval compares. The ``built_site`` fixture (conftest.py) builds the whole book with
+warnings as errors into ``_build/html``; these tests check what a reader sees in the HTML.
 """
 
 import html
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -16,29 +14,12 @@ import pytest
 from bookfiles import ROOT, notebooks
 
 from decaylab.claims import METADATA_KEY
+from decaylab.ledger import SEED_CLAIMS
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [
-            str(jb),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(out),
-            "--warningiserror",
-            "--nitpick",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, f"strict book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return out / "_build" / "html"
+def built(built_site) -> Path:
+    return built_site
 
 
 def page(built: Path, nb_path: Path) -> str:
@@ -47,7 +28,10 @@ def page(built: Path, nb_path: Path) -> str:
 
 
 def text_of(html_source: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", html_source))
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_source))
+    return (
+        text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    )  # smartquotes
 
 
 @pytest.mark.parametrize("nb_path", notebooks(), ids=lambda p: p.name)
@@ -88,3 +72,34 @@ def test_landing_page_links_the_chapters(built):
     source = (built / "book" / "intro.html").read_text(encoding="utf-8")
     assert 'href="paddle_regularizers.html"' in source
     assert (built / "index.html").exists()
+
+
+def test_ledger_lists_every_seed_claim_with_a_working_link(built):
+    source = (built / "book" / "claims_ledger.html").read_text(encoding="utf-8")
+    text = text_of(source)
+    for seed in SEED_CLAIMS:
+        assert seed.claim in text, f"seed claim missing from the ledger page: {seed.claim!r}"
+        assert f"#claim-{seed.checked_by}" in source
+    for href in re.findall(r'href="([^"#]+\.html)#(claim-[^"]+)"', source):
+        page_path, anchor = href
+        target = (built / "book" / page_path).read_text(encoding="utf-8")
+        assert f'id="{anchor}"' in target, f"ledger link to {page_path}#{anchor} has no target"
+
+
+def test_site_loads_nothing_from_other_hosts(built):
+    for page in built.rglob("*.html"):
+        source = page.read_text(encoding="utf-8")
+        external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', source)
+        external = [
+            u
+            for u in external
+            if not u.startswith(("https://github.com", "https://mybinder.org", "https://colab"))
+        ]
+        assert not external, f"{page.relative_to(built)} loads {external}"
+
+
+def test_cjk_font_has_every_chinese_character_the_book_uses():
+    from cjk_font import FONT, font_chars, used_cjk_chars
+
+    missing = used_cjk_chars() - font_chars(FONT)
+    assert not missing, f"{''.join(sorted(missing))} not in {FONT.name}: run `python tests/cjk_font.py`"

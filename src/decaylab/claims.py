@@ -115,7 +115,7 @@ class ClaimRecord:
         )
         caveat = f'<p style="margin:0.4em 0 0 0"><b>Caveat:</b> {esc(self.caveat)}</p>' if self.caveat else ""
         return (
-            f'<div class="decaylab-claim decaylab-{self.verdict.replace(" ", "-")}" '
+            f'<div id="claim-{self.id}" class="decaylab-claim decaylab-{self.verdict.replace(" ", "-")}" '
             f'style="border-left:6px solid {border};background:{background};'
             f'padding:0.6em 0.9em;margin:0.6em 0;color:#1f2328">'
             f'<p style="margin:0"><b style="color:{border}">{label}</b> '

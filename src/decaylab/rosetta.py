@@ -391,14 +391,7 @@ def exclusion_recipe(
 
         torch.manual_seed(0)
         layers = [torch.nn.Linear(4, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 3)]
-        params = [
-            layers[0].weight,
-            layers[0].bias,
-            layers[1].weight,
-            layers[1].bias,
-            layers[2].weight,
-            layers[2].bias,
-        ]
+        params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of `keys`
         with torch.no_grad():  # non-trivial values for the parameters that start at 0 or 1
             for p in params[1:4] + params[5:]:
                 p.add_(0.5)
@@ -421,14 +414,7 @@ def exclusion_recipe(
 
         paddle.seed(0)
         layers = [paddle.nn.Linear(4, 8), paddle.nn.LayerNorm(8), paddle.nn.Linear(8, 3)]
-        params = [
-            layers[0].weight,
-            layers[0].bias,
-            layers[1].weight,
-            layers[1].bias,
-            layers[2].weight,
-            layers[2].bias,
-        ]
+        params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of `keys`
         for p in params[1:4] + params[5:]:  # non-trivial values for the parameters that start at 0 or 1
             p.set_value(p.numpy() + 0.5)
         decayed_names = {layers[0].weight.name, layers[2].weight.name}

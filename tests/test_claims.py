@@ -109,3 +109,10 @@ def test_measured_refuses_non_booleans_and_close_refuses_shape_mismatch():
 def test_close_uses_rtol():
     assert close("x", [101.0], [100.0], atol=0, rtol=0.02).passed
     assert not close("x", [103.0], [100.0], atol=0, rtol=0.02).passed
+
+
+def test_note_is_shown_and_stored():
+    record = evaluate_claim("a-claim", evidence=[measured("ok", True)], note="only at this scale", **ARGS)
+    assert "Note: only at this scale" in record.to_text()
+    assert "<b>Note:</b> only at this scale" in record.to_html()
+    assert record.to_metadata()["claim"]["extra"] == {"note": "only at this scale"}

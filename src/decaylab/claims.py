@@ -104,6 +104,8 @@ class ClaimRecord:
         lines += [f"  ✓ {e.label}" + (f": {e.shown}" if e.shown else "") for e in self.evidence]
         if self.caveat:
             lines.append(f"  Caveat: {self.caveat}")
+        if self.extra.get("note"):
+            lines.append(f"  Note: {self.extra['note']}")
         return "\n".join(lines)
 
     def to_html(self) -> str:
@@ -114,6 +116,8 @@ class ClaimRecord:
             for e in self.evidence
         )
         caveat = f'<p style="margin:0.4em 0 0 0"><b>Caveat:</b> {esc(self.caveat)}</p>' if self.caveat else ""
+        if self.extra.get("note"):
+            caveat += f'<p style="margin:0.4em 0 0 0"><b>Note:</b> {esc(str(self.extra["note"]))}</p>'
         return (
             f'<div id="claim-{self.id}" class="decaylab-claim decaylab-{self.verdict.replace(" ", "-")}" '
             f'style="border-left:6px solid {border};background:{background};'
@@ -252,7 +256,8 @@ def claim(
     ``verdict``: ``"holds"``, ``"holds with a caveat"`` or ``"does not hold"``.
     ``evidence``: the checks, made with :func:`close` and :func:`measured`.
     ``caveat``: required with ``"holds with a caveat"``, refused otherwise.
-    Extra keyword arguments (JSON-able) are stored in the record.
+    Extra keyword arguments (JSON-able) are stored in the record; ``note="..."`` is also
+    shown in the box, under the checks.
 
     Raises :class:`ClaimCheckFailed` if a check failed.
     """

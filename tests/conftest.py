@@ -10,14 +10,15 @@ from bookfiles import ROOT
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """Build the whole book with warnings as errors into ``_build/html``; return that folder.
+    """Build the whole book (every page, ``--all``: an incremental build would keep stale static
+    files) with warnings as errors into ``_build/html``; return that folder.
 
     The book renders the outputs stored in the notebooks (execute_notebooks: off), the
     same outputs nbval compares, so building it is quick.
     """
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"],
+        [str(jb), "build", str(ROOT), "--all", "--warningiserror", "--nitpick", "--keep-going"],
         capture_output=True,
         text=True,
         timeout=900,

@@ -7,6 +7,11 @@ What lives here is what two chapters, or a chapter and a test, need:
   checked against;
 * :mod:`decaylab.bridges`: the same weights in a PyTorch module and a Paddle layer;
 * :mod:`decaylab.claims`: how a chapter states and checks a claim;
+* :mod:`decaylab.ledger`: the source posts' claims and the records that check them;
+* :mod:`decaylab.data`: the toy line of post 003 and scikit-learn's digits;
+* :mod:`decaylab.stacked`: many small MLPs trained as one batched computation;
+* :mod:`decaylab.rosetta`: every way to ask for regularization in PyTorch, Paddle and
+  Keras 3, run and identified against the reference;
 * :mod:`decaylab.notebook`: quiet notebook setup, capturing log messages;
 * :mod:`decaylab.plotting`: the house style of the figures.
 

@@ -16,7 +16,7 @@ Weights travel in PyTorch's layout (``"0.weight"`` is ``[8, 4]``), see
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,7 +46,6 @@ class Row:
     request: str
     optimizer: str  # reference optimizer: "momentum" (SGD with momentum 0.9) or "adam"
     exclude_recipe: str
-    options: dict = field(default_factory=dict)
 
     @property
     def reference(self) -> dict:

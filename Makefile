@@ -1,7 +1,8 @@
 # Weight Decay, Verified: the README quotes these targets.
 #   make book     create .venv, install requirements.txt, build the HTML book into _build/html
 #   make test     lint, unit tests, nbval (strict) over every notebook, strict book build
-#   make refresh  re-execute every notebook in place (the only way stored outputs change)
+#   make refresh  re-execute every notebook in place (the only way stored outputs change);
+#                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
 
 PYTHON ?= python3
@@ -15,8 +16,9 @@ export PYTHONHASHSEED := 0
 # Keras 3 runs on its PyTorch backend in this book (no TensorFlow).
 export KERAS_BACKEND := torch
 
-NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
-LINTED    := src tests benchmarks book
+LINTED    := src tests tools benchmarks book
+# `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
+NB        ?=
 
 .PHONY: book test lint refresh bench clean venv
 
@@ -30,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/nbtools.py build
 	@echo "Book built: open _build/html/index.html"
 
 lint: $(STAMP)
@@ -43,7 +45,7 @@ test: lint
 
 refresh: $(STAMP)
 	$(BIN)/ruff format book
-	$(BIN)/python tests/nbtools.py refresh $(NOTEBOOKS)
+	$(BIN)/python tools/nbtools.py refresh $(NB)
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || true; done

@@ -1,15 +1,19 @@
 """Argument checks shared by decaylab's public functions.
 
-Every check raises ``ValueError`` or ``TypeError`` with a message that names the
-argument and says what is accepted, so a reader who mistypes a notebook cell gets
-told what to change.
+One helper per kind of argument, and one error type per kind of mistake:
+``TypeError`` when the value has the wrong type (a string where a number is expected, a
+float where a whole number is), ``ValueError`` when it has the right type but a value that
+is not accepted (out of range, not finite, not one of the choices). Every message names the
+argument and says what is accepted, so a reader who mistypes a notebook cell is told what
+to change. NumPy scalars (``np.float32(1e-6)``, ``np.int64(100)``, ``np.bool_(True)``)
+are accepted wherever the Python type is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from numbers import Real
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -26,7 +30,7 @@ def one_of(name: str, value, accepted: Iterable[str]) -> str:
 
 def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """Return ``value`` as a float after checking it is a finite real in the range."""
-    if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real | np.floating | np.integer):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
     value = float(value)
     if not math.isfinite(value):
@@ -36,6 +40,44 @@ def real(name: str, value, *, low=None, high=None, low_open=False, high_open=Fal
     if high is not None and (value > high or (high_open and value == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}; got {value!r}")
     return value
+
+
+def integer(name: str, value, *, low=None, high=None) -> int:
+    """Return ``value`` as an int after checking it is a whole number (not a bool) in ``[low, high]``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral | np.integer):
+        raise TypeError(f"{name} must be a whole number; got {type(value).__name__} {value!r}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}; got {value!r}")
+    return value
+
+
+def flag(name: str, value) -> bool:
+    """Return ``value`` as a bool after checking it is ``True`` or ``False`` (or a NumPy bool)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def text(name: str, value, *, what: str = "a non-empty string") -> str:
+    """Return ``value`` if it is a string with something in it, else raise (``what`` says what it is for)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {what}; got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise ValueError(f"{name} must be {what}; got an empty string")
+    return value
+
+
+def betas(value) -> tuple[float, float]:
+    """Adam's ``betas``: a pair of numbers in [0, 1)."""
+    if not isinstance(value, Sequence | np.ndarray) or isinstance(value, str) or len(value) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1); got {value!r}")
+    return (
+        real("betas[0]", value[0], low=0.0, high=1.0, high_open=True),
+        real("betas[1]", value[1], low=0.0, high=1.0, high_open=True),
+    )
 
 
 def array(name: str, value) -> np.ndarray:

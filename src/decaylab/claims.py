@@ -1,7 +1,8 @@
 """How a chapter states a claim: check it, show a verdict box, store a record.
 
-Every claim in the book, whether it comes from one of the four source posts or is the
-book's own, goes through :func:`claim`::
+Every claim in the book, whether it comes from one of the four source posts, from an
+anchor (d2l, the AdamW paper, the frameworks' documentation) or from the book itself,
+goes through :func:`claim`::
 
     claim(
         "paddle-l2decay-is-half-coeff-penalty",
@@ -11,61 +12,95 @@ book's own, goes through :func:`claim`::
         evidence=[close("L2Decay delta vs manual-penalty delta", d_api, d_manual, atol=1e-7)],
     )
 
-The evidence items are the executed checks. If any of them fails, :func:`claim`
-raises :class:`ClaimCheckFailed` (an ``AssertionError``) naming the claim and the
-failed checks, so the notebook, and therefore CI, stops at that claim. If they all
-pass, a verdict box is displayed. Its stored output carries the claim's fields as
-metadata under the key ``"decaylab"`` (see :data:`METADATA_KEY`), so that the
-claims ledger can be built from the notebooks themselves.
+The evidence items are the executed checks, made with :func:`close` (two arrays agree),
+:func:`compare` (a measured number against another or a threshold), :func:`within` (a
+number in a range) or :func:`measured` (any other measured condition). Each formats the
+values it checked itself, so the box shows what was measured, never typed text. If any
+check fails, :func:`claim` raises :class:`ClaimCheckFailed` (an ``AssertionError``) naming
+the claim and the failed checks, so the notebook, and therefore CI, stops at that claim.
 
-A verdict is what the *evidence* supports, and every verdict needs positive
-evidence: "does not hold" is stated with checks that measure the claim failing
-(e.g. "the momentum trajectory differs from the 0.99-per-step picture by more
-than 10%"), never by the absence of a check.
+A claim about training outcomes also takes a ``decision`` made by a rule of
+:mod:`decaylab.stats` on many seeds; the rule's outcome must agree with the stated verdict
+(a rule that says "holds" allows "holds" or "holds with a caveat").
+
+If everything passes, a verdict box is displayed. Its stored output carries the record as
+metadata under the key ``"decaylab"`` (:data:`METADATA_KEY`), so that the claims ledger can
+be built from the notebooks themselves (:func:`decaylab.ledger.collect_records` reads the
+records back with :meth:`ClaimRecord.from_metadata`).
+
+A verdict is what the *evidence* supports: "does not hold" is stated with checks that
+measure the opposite (or a decision rule that bounds the effect below its margin), never
+by the absence of a check; what the experiment cannot tell is "not settled at this scale".
 """
 
 from __future__ import annotations
 
 import html
+import math
+import operator
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+
+from . import _checks
+from .stats import Decision
 
 __all__ = [
     "METADATA_KEY",
     "SOURCES",
     "VERDICTS",
+    "VERDICT_SLUGS",
     "ClaimCheckFailed",
     "ClaimRecord",
     "Evidence",
     "claim",
     "close",
+    "compare",
     "evaluate_claim",
     "measured",
+    "within",
 ]
 
-VERDICTS = ("holds", "holds with a caveat", "does not hold")
+#: The verdicts a claim can get, and the short name each one has in CSS classes
+#: (``decaylab-verdict-<slug>`` on the box, ``ledger-<slug>`` in the ledger).
+VERDICT_SLUGS = {
+    "holds": "holds",
+    "holds with a caveat": "caveat",
+    "does not hold": "fails",
+    "not settled at this scale": "unsettled",
+}
+VERDICTS = tuple(VERDICT_SLUGS)
 
-#: Where a claim comes from: one of the four source posts (by the number their file
-#: name starts with, in ``shared/seeds/``) or the book itself.
-SOURCES = {
+#: The verdicts a decision rule's outcome allows the chapter to state.
+_ALLOWED_BY_OUTCOME = {
+    "holds": ("holds", "holds with a caveat"),
+    "does not hold": ("does not hold",),
+    "not settled at this scale": ("not settled at this scale",),
+}
+
+#: The four source posts, by the number their file name starts with in ``shared/seeds/``.
+POSTS = {
     "000": "post 000 (PaddlePaddle L2Decay and ParamAttr)",
     "001": "post 001 (weight decay and learning-rate decay)",
     "002": "post 002 (L1/L2 penalties on one layer in PyTorch)",
     "003": "post 003 (PyTorch L2 regularization and overfitting)",
-    "book": "this book",
 }
+#: The best-known references on the subject, whose claims the book checks too.
+ANCHORS = {
+    "d2l": "d2l.ai, Dive into Deep Learning (weight decay)",
+    "adamw-paper": "Loshchilov & Hutter, Decoupled Weight Decay Regularization",
+    "torch-docs": "PyTorch documentation",
+    "paddle-docs": "PaddlePaddle documentation",
+}
+#: Where a claim comes from: a post, an anchor, or the book itself.
+SOURCES = {**POSTS, **ANCHORS, "book": "this book"}
 
 METADATA_KEY = "decaylab"
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_STYLE = {
-    "holds": ("#1a7f37", "#eef9f0", "HOLDS"),
-    "holds with a caveat": ("#9a6700", "#fff8e5", "HOLDS, WITH A CAVEAT"),
-    "does not hold": ("#cf222e", "#fff0f0", "DOES NOT HOLD"),
-}
+_LABELS = {v: v.upper().replace("HOLDS WITH A CAVEAT", "HOLDS, WITH A CAVEAT") for v in VERDICTS}
 
 
 class ClaimCheckFailed(AssertionError):
@@ -83,7 +118,11 @@ class Evidence:
 
 @dataclass(frozen=True)
 class ClaimRecord:
-    """A checked claim, as stored in the notebook output's metadata."""
+    """A checked claim, as stored in the notebook output's metadata and read back for the ledger.
+
+    ``notebook`` is filled in only when the record is read back from a notebook (the
+    notebook's path under ``book/`` without ``.ipynb``).
+    """
 
     id: str
     source: str
@@ -91,42 +130,75 @@ class ClaimRecord:
     verdict: str
     evidence: tuple[Evidence, ...]
     caveat: str | None = None
-    extra: dict = field(default_factory=dict)
+    note: str | None = None
+    decision: Decision | None = None
+    notebook: str | None = None
 
     def to_metadata(self) -> dict:
         """The record as plain JSON-able data (what is stored under ``METADATA_KEY``)."""
         data = asdict(self)
+        data.pop("notebook")
         data["evidence"] = [asdict(e) for e in self.evidence]
+        data["decision"] = self.decision.to_metadata() if self.decision else None
         return {"claim": data}
+
+    @classmethod
+    def from_metadata(cls, meta: dict, *, notebook: str | None = None) -> ClaimRecord:
+        """The record stored by :meth:`to_metadata` (the value under ``METADATA_KEY``)."""
+        data = dict(meta["claim"])
+        decision = data.pop("decision", None)
+        return cls(
+            **{**data, "evidence": tuple(Evidence(**e) for e in data["evidence"])},
+            decision=Decision.from_metadata(decision) if decision else None,
+            notebook=notebook,
+        )
+
+    def with_notebook(self, notebook: str) -> ClaimRecord:
+        return replace(self, notebook=notebook)
+
+    @property
+    def slug(self) -> str:
+        """The verdict's short name in CSS classes."""
+        return VERDICT_SLUGS[self.verdict]
 
     def to_text(self) -> str:
         lines = [f"[{self.verdict.upper()}] {self.id} ({SOURCES[self.source]})", f"  {self.statement}"]
         lines += [f"  ✓ {e.label}" + (f": {e.shown}" if e.shown else "") for e in self.evidence]
+        if self.decision:
+            lines.append(f"  Rule: {self.decision.rule}")
+            lines.append(f"  Result: {self.decision.shown()} → {self.decision.outcome}")
         if self.caveat:
             lines.append(f"  Caveat: {self.caveat}")
-        if self.extra.get("note"):
-            lines.append(f"  Note: {self.extra['note']}")
+        if self.note:
+            lines.append(f"  Note: {self.note}")
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        border, background, label = _STYLE[self.verdict]
+        """The verdict box. Colours come from the book's CSS classes, in light and dark mode."""
         esc = html.escape
         items = "".join(
             f"<li>✓ {esc(e.label)}" + (f": <code>{esc(e.shown)}</code>" if e.shown else "") + "</li>"
             for e in self.evidence
         )
-        caveat = f'<p style="margin:0.4em 0 0 0"><b>Caveat:</b> {esc(self.caveat)}</p>' if self.caveat else ""
-        if self.extra.get("note"):
-            caveat += f'<p style="margin:0.4em 0 0 0"><b>Note:</b> {esc(str(self.extra["note"]))}</p>'
+        extra = ""
+        if self.decision:
+            extra += (
+                f'<p class="decaylab-claim-rule"><b>Rule (declared before the run):</b> '
+                f"{esc(self.decision.rule)}</p>"
+                f'<p class="decaylab-claim-result"><b>Result:</b> <code>{esc(self.decision.shown())}</code> '
+                f"→ {esc(self.decision.outcome)}</p>"
+            )
+        if self.caveat:
+            extra += f'<p class="decaylab-claim-caveat"><b>Caveat:</b> {esc(self.caveat)}</p>'
+        if self.note:
+            extra += f'<p class="decaylab-claim-note"><b>Note:</b> {esc(self.note)}</p>'
         return (
-            f'<div id="claim-{self.id}" class="decaylab-claim decaylab-{self.verdict.replace(" ", "-")}" '
-            f'style="border-left:6px solid {border};background:{background};'
-            f'padding:0.6em 0.9em;margin:0.6em 0;color:#1f2328">'
-            f'<p style="margin:0"><b style="color:{border}">{label}</b> '
-            f'<span style="color:#57606a">· {esc(self.id)} · {esc(SOURCES[self.source])}</span></p>'
-            f'<p style="margin:0.3em 0">{esc(self.statement)}</p>'
-            f'<ul style="margin:0.2em 0 0 0;padding-left:1.2em;list-style:none">{items}</ul>'
-            f"{caveat}</div>"
+            f'<div id="claim-{self.id}" class="decaylab-claim decaylab-verdict-{self.slug}">'
+            f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{_LABELS[self.verdict]}</b> '
+            f'<span class="decaylab-claim-meta">· {esc(self.id)} · {esc(SOURCES[self.source])}</span></p>'
+            f'<p class="decaylab-claim-statement">{esc(self.statement)}</p>'
+            f'<ul class="decaylab-claim-evidence">{items}</ul>'
+            f"{extra}</div>"
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -136,14 +208,18 @@ class ClaimRecord:
         )
 
 
-def measured(label: str, condition, shown: str = "") -> Evidence:
-    """A check that a measured condition is true, e.g. ``measured("loss lower", a < b, f"{a:.4f} < {b:.4f}")``.
+def _label(label) -> str:
+    return _checks.text("label", label, what="a non-empty string saying what was checked")
 
-    ``shown`` is the measurement as the reader should see it; print it rounded so that
-    the stored output is reproducible.
+
+def measured(label: str, condition, shown: str = "") -> Evidence:
+    """A check that a measured condition is true, e.g. ``measured("zeros", n == 0, f"{n} zeros")``.
+
+    Prefer :func:`compare` or :func:`within`, which format the numbers themselves. ``shown``
+    is the measurement as the reader should see it, formatted from the measured values
+    (an f-string, rounded so that the stored output is reproducible), never typed.
     """
-    if not isinstance(label, str) or not label.strip():
-        raise ValueError("label must be a non-empty string saying what was checked")
+    label = _label(label)
     if not isinstance(shown, str):
         raise TypeError(f"shown must be a string (the measurement, rounded); got {type(shown).__name__}")
     if isinstance(condition, np.ndarray):
@@ -152,31 +228,93 @@ def measured(label: str, condition, shown: str = "") -> Evidence:
                 "condition must be a single truth value; reduce arrays with .all() or .any() first"
             )
         condition = condition.item()
-    if not isinstance(condition, bool | np.bool_):
-        raise TypeError(f"condition must be True or False; got {type(condition).__name__} {condition!r}")
-    return Evidence(label=label, passed=bool(condition), shown=shown)
+    condition = _checks.flag("condition", condition)
+    return Evidence(label=label, passed=condition, shown=shown)
 
 
-def close(label: str, actual, desired, *, atol: float, rtol: float = 0.0) -> Evidence:
+def close(label: str, actual, desired, *, atol, rtol=0.0) -> Evidence:
     """A check that two arrays agree elementwise: ``|actual - desired| <= atol + rtol*|desired|``.
 
-    The shown text states the tolerance, not the (machine-dependent) size of the
-    difference, so that the stored output is the same on every CPU.
+    Every element must agree; a NaN or an infinity in either array is a disagreement, and
+    an empty comparison is refused (it would agree vacuously). The shown text states the
+    tolerance, not the (machine-dependent) size of the difference, so that the stored
+    output is the same on every CPU.
     """
-    if not isinstance(label, str) or not label.strip():
-        raise ValueError("label must be a non-empty string saying what was compared")
-    for name, tol in (("atol", atol), ("rtol", rtol)):
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0:
-            raise ValueError(f"{name} must be a number >= 0; got {tol!r}")
-    a = np.asarray(actual, dtype=np.float64)
-    d = np.asarray(desired, dtype=np.float64)
+    label = _label(label)
+    atol = _checks.real("atol", atol, low=0.0)
+    rtol = _checks.real("rtol", rtol, low=0.0)
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+        d = np.asarray(desired, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("actual and desired must be arrays of real numbers") from exc
     if a.shape != d.shape:
         raise ValueError(f"actual and desired must have the same shape; got {a.shape} and {d.shape}")
-    ok = bool(np.all(np.abs(a - d) <= atol + rtol * np.abs(d)))
+    if a.size == 0:
+        raise ValueError(
+            "actual and desired must hold at least one number (an empty comparison proves nothing)"
+        )
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a - d)
+        agree = diff <= atol + rtol * np.abs(d)
+    ok = bool(np.all(agree & np.isfinite(a) & np.isfinite(d)))
     tol = f"atol={atol:g}" + (f", rtol={rtol:g}" if rtol else "")
-    worst = float(np.max(np.abs(a - d))) if a.size else 0.0
-    shown = f"agree within {tol}" if ok else f"differ: max |difference| = {worst:.3g} exceeds {tol}"
+    if ok:
+        shown = f"agree within {tol}"
+    elif not (np.all(np.isfinite(a)) and np.all(np.isfinite(d))):
+        shown = f"differ: {int(np.sum(~(np.isfinite(a) & np.isfinite(d))))} non-finite value(s)"
+    else:
+        shown = (
+            f"differ: {int(np.sum(~agree))} of {a.size} exceed {tol} "
+            f"(max |difference| = {float(np.max(diff)):.3g})"
+        )
     return Evidence(label=label, passed=ok, shown=shown)
+
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+
+
+def compare(label: str, left, op: str, right, *, digits: int = 4) -> Evidence:
+    """A check that ``left op right`` for two measured numbers (or a number and a threshold).
+
+    ``op`` is one of ``"<"``, ``"<="``, ``">"``, ``">="``. The shown text is formatted
+    from the two values with ``digits`` significant digits, e.g. ``0.1234 < 0.2``. A NaN
+    or infinite value fails the check.
+
+    >>> compare("loss with decay lower", 0.12344, "<", 0.2).shown
+    '0.1234 < 0.2'
+    """
+    label = _label(label)
+    op = _checks.one_of("op", op, _OPS)
+    digits = _checks.integer("digits", digits, low=1, high=17)
+    a, b = _number("left", left), _number("right", right)
+    ok = math.isfinite(a) and math.isfinite(b) and _OPS[op](a, b)
+    return Evidence(label=label, passed=bool(ok), shown=f"{_fmt(a, digits)} {op} {_fmt(b, digits)}")
+
+
+def within(label: str, value, low, high, *, digits: int = 4) -> Evidence:
+    """A check that ``low <= value <= high``; shown as ``low ≤ value ≤ high`` with ``digits`` significant digits."""
+    label = _label(label)
+    digits = _checks.integer("digits", digits, low=1, high=17)
+    v, lo, hi = _number("value", value), _number("low", low), _number("high", high)
+    if not lo <= hi:
+        raise ValueError(f"low must be <= high; got low={lo!r}, high={hi!r}")
+    ok = math.isfinite(v) and lo <= v <= hi
+    return Evidence(
+        label=label, passed=bool(ok), shown=f"{_fmt(lo, digits)} ≤ {_fmt(v, digits)} ≤ {_fmt(hi, digits)}"
+    )
 
 
 def evaluate_claim(
@@ -185,9 +323,10 @@ def evaluate_claim(
     source: str,
     statement: str,
     verdict: str,
-    evidence: Sequence[Evidence],
+    evidence: Sequence[Evidence] = (),
     caveat: str | None = None,
-    **extra,
+    note: str | None = None,
+    decision: Decision | None = None,
 ) -> ClaimRecord:
     """Validate a claim and run its checks; return the record or raise :class:`ClaimCheckFailed`.
 
@@ -197,34 +336,43 @@ def evaluate_claim(
         raise ValueError(
             f"claim_id must be lower-case words joined by hyphens, like 'paddle-l1decay-sign'; got {claim_id!r}"
         )
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))}; got {source!r}")
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(map(repr, VERDICTS))}; got {verdict!r}")
-    if not isinstance(statement, str) or not statement.strip():
-        raise ValueError("statement must be a non-empty string: the claim in one sentence")
+    _checks.one_of("source", source, SOURCES)
+    _checks.one_of("verdict", verdict, VERDICTS)
+    statement = _checks.text("statement", statement, what="a non-empty string: the claim in one sentence")
     if verdict == "holds with a caveat":
-        if not isinstance(caveat, str) or not caveat.strip():
-            raise ValueError(
-                "caveat must be given (a non-empty string) when verdict is 'holds with a caveat'"
-            )
+        caveat = _checks.text(
+            "caveat", caveat, what="a non-empty string when verdict is 'holds with a caveat'"
+        )
     elif caveat is not None:
         raise ValueError(
             f"caveat must be None unless verdict is 'holds with a caveat'; verdict is {verdict!r}"
         )
-    if isinstance(evidence, Evidence) or not isinstance(evidence, Sequence) or not evidence:
-        raise ValueError("evidence must be a non-empty list of checks made with close() or measured()")
+    if note is not None:
+        note = _checks.text("note", note, what="None or a non-empty string")
+    if decision is not None and not isinstance(decision, Decision):
+        raise TypeError(
+            f"decision must be None or made by decaylab.stats (e.g. paired_difference); got {type(decision).__name__}"
+        )
+    if isinstance(evidence, Evidence) or not isinstance(evidence, Sequence):
+        raise TypeError(
+            "evidence must be a list of checks made with close(), compare(), within() or measured()"
+        )
+    if not evidence and decision is None:
+        raise ValueError("evidence must hold at least one check (or a decision must be given)")
     for item in evidence:
         if not isinstance(item, Evidence):
             raise TypeError(
-                f"every evidence item must come from close() or measured(); got {type(item).__name__}"
+                "every evidence item must come from close(), compare(), within() or measured(); "
+                f"got {type(item).__name__}"
             )
-    failed = [e for e in evidence if not e.passed]
+    failed = [f"  ✗ {e.label}" + (f": {e.shown}" if e.shown else "") for e in evidence if not e.passed]
+    if decision is not None and verdict not in _ALLOWED_BY_OUTCOME[decision.outcome]:
+        failed.append(f"  ✗ decision rule: {decision.shown()} gives {decision.outcome!r}, not {verdict!r}")
     if failed:
-        details = "\n".join(f"  ✗ {e.label}" + (f": {e.shown}" if e.shown else "") for e in failed)
+        n_checks = len(evidence) + (decision is not None)
         raise ClaimCheckFailed(
             f"claim {claim_id!r} ({SOURCES[source]}) is stated as {verdict!r}, "
-            f"but {len(failed)} of its {len(evidence)} checks failed:\n{details}\n"
+            f"but {len(failed)} of its {n_checks} checks failed:\n" + "\n".join(failed) + "\n"
             f"Statement: {statement}"
         )
     return ClaimRecord(
@@ -234,7 +382,8 @@ def evaluate_claim(
         verdict=verdict,
         evidence=tuple(evidence),
         caveat=caveat,
-        extra=dict(extra),
+        note=note,
+        decision=decision,
     )
 
 
@@ -244,22 +393,25 @@ def claim(
     source: str,
     statement: str,
     verdict: str,
-    evidence: Sequence[Evidence],
+    evidence: Sequence[Evidence] = (),
     caveat: str | None = None,
-    **extra,
+    note: str | None = None,
+    decision: Decision | None = None,
 ) -> None:
     """Check a claim and display its verdict box (with the claim record as output metadata).
 
     ``claim_id``: short unique id (lower-case words joined by hyphens).
-    ``source``: ``"000"`` ... ``"003"`` for a source post, ``"book"`` for the book's own.
+    ``source``: a key of :data:`SOURCES`: ``"000"`` ... ``"003"`` for a source post, an
+    anchor (``"d2l"``, ``"adamw-paper"``, ``"torch-docs"``, ``"paddle-docs"``), or ``"book"``.
     ``statement``: the claim, in one sentence.
-    ``verdict``: ``"holds"``, ``"holds with a caveat"`` or ``"does not hold"``.
-    ``evidence``: the checks, made with :func:`close` and :func:`measured`.
+    ``verdict``: one of :data:`VERDICTS`.
+    ``evidence``: the checks, made with :func:`close`, :func:`compare`, :func:`within`, :func:`measured`.
     ``caveat``: required with ``"holds with a caveat"``, refused otherwise.
-    Extra keyword arguments (JSON-able) are stored in the record; ``note="..."`` is also
-    shown in the box, under the checks.
+    ``note``: shown in the box under the checks.
+    ``decision``: for claims about training outcomes, a :class:`decaylab.stats.Decision`
+    over many seeds; its outcome must allow the stated verdict.
 
-    Raises :class:`ClaimCheckFailed` if a check failed.
+    Raises :class:`ClaimCheckFailed` if a check failed or the decision disagrees.
     """
     record = evaluate_claim(
         claim_id,
@@ -268,7 +420,8 @@ def claim(
         verdict=verdict,
         evidence=evidence,
         caveat=caveat,
-        **extra,
+        note=note,
+        decision=decision,
     )
     try:
         from IPython.display import display

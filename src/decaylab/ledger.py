@@ -15,9 +15,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .claims import METADATA_KEY, SOURCES, VERDICTS
+from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
 
-__all__ = ["SEED_CLAIMS", "SeedClaim", "check_ledger", "collect_records", "evidence_summary"]
+__all__ = [
+    "SEED_CLAIMS",
+    "SeedClaim",
+    "book_notebooks",
+    "check_ledger",
+    "collect_records",
+    "evidence_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,15 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
     SeedClaim("001", "With Adam, the learning rate bounds each parameter's step.", "adam-lr-bounds-step"),
     SeedClaim(
         "001",
+        "ExponentialLR multiplies the learning rate by a fixed factor; ReduceLROnPlateau lowers it when the metric stops improving.",
+        "schedules-torch-paddle-agree",
+    ),
+    SeedClaim(
+        "001", "Cyclical learning rates reduce the number of training epochs needed.", "clr-fewer-epochs"
+    ),
+    SeedClaim("001", "Cyclical learning rates avoid re-tuning the learning rate.", "clr-avoids-retuning"),
+    SeedClaim(
+        "001",
         "Weight decay and learning-rate decay are two completely different things.",
         "two-different-things",
     ),
@@ -118,6 +134,16 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "Adding l1_weight·Σ|p| + l2_weight·Σp² over one layer's parameters to the loss regularizes that layer only.",
         "penalty-on-one-layer",
     ),
+    SeedClaim(
+        "002",
+        "An L1 penalty needs either a term in the loss or an extended (custom) optimizer.",
+        "l1-needs-loss-or-custom-optimizer",
+    ),
+    SeedClaim(
+        "002",
+        "A penalty l2_weight·Σp² in the loss is an alternative to the optimizer's weight_decay.",
+        "keras-l2-is-twice-weight-decay",
+    ),
     # post 003: L2 regularization and overfitting in PyTorch
     SeedClaim(
         "003",
@@ -128,69 +154,116 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
     SeedClaim("003", "The coefficient λ takes values in (0, 1).", "lambda-between-0-and-1"),
     SeedClaim(
         "003",
+        "L2 regularization is also called weight decay because the factor (1 − ηλ/n) rescales the weights.",
+        "rescaling-explains-the-name",
+    ),
+    SeedClaim(
+        "003", "Regularization makes the network prefer smaller weights.", "decay-prefers-smaller-weights"
+    ),
+    SeedClaim(
+        "003",
         "Without weight decay the 1-100-100-100-1 net overfits the 10 points; with weight_decay=1e-2 it does better.",
         "overfitting-reproduced",
     ),
 )
 
 
-def collect_records(book_dir: str | Path) -> list[dict]:
-    """Every claim record stored in the notebooks under ``book_dir``, in file order.
+def book_notebooks(book_dir: str | Path) -> list[Path]:
+    """Every notebook under ``book_dir``, in file order (checkpoints left out).
 
-    Each record is the dict stored by :func:`decaylab.claims.claim` plus ``"notebook"``:
-    the notebook's path relative to ``book_dir``, without the ``.ipynb`` suffix.
+    The one list of the book's notebooks: the ledger, the Sphinx extension, the tests and
+    the tools all use it.
     """
     book_dir = Path(book_dir)
     if not book_dir.is_dir():
         raise ValueError(f"book_dir must be an existing folder holding the notebooks; got {str(book_dir)!r}")
+    return sorted(p for p in book_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def collect_records(book_dir: str | Path) -> list[ClaimRecord]:
+    """Every claim record stored in the notebooks under ``book_dir``, in file order.
+
+    Each is read back with :meth:`ClaimRecord.from_metadata`, with ``notebook`` set to the
+    notebook's path relative to ``book_dir``, without the ``.ipynb`` suffix. A stored record
+    that cannot be read raises ``ValueError`` naming the notebook.
+    """
+    book_dir = Path(book_dir)
     records = []
-    for path in sorted(book_dir.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    for path in book_notebooks(book_dir):
+        name = path.relative_to(book_dir).with_suffix("").as_posix()
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb.get("cells", []):
             for out in cell.get("outputs", []):
                 meta = out.get("metadata", {}).get(METADATA_KEY)
                 if meta and "claim" in meta:
-                    records.append(
-                        {**meta["claim"], "notebook": path.relative_to(book_dir).with_suffix("").as_posix()}
-                    )
+                    try:
+                        records.append(ClaimRecord.from_metadata(meta, notebook=name))
+                    except (KeyError, TypeError) as exc:
+                        raise ValueError(f"{name}: a stored claim record cannot be read ({exc})") from exc
     return records
 
 
-def evidence_summary(record: dict, limit: int = 2) -> str:
-    """The measured evidence in a few words: the first checks, with their shown values."""
-    parts = [e["label"] + (f" ({e['shown']})" if e.get("shown") else "") for e in record["evidence"][:limit]]
-    more = len(record["evidence"]) - limit
+def evidence_summary(record: ClaimRecord, limit: int = 2) -> str:
+    """The measured evidence in a few words: the decision (if any) and the first checks."""
+    parts = []
+    if record.decision:
+        parts.append(f"{record.decision.outcome} by its rule ({record.decision.shown()})")
+    parts += [e.label + (f" ({e.shown})" if e.shown else "") for e in record.evidence[:limit]]
+    more = len(record.evidence) - limit
     return "; ".join(parts) + (f"; and {more} more check{'s' if more > 1 else ''}" if more > 0 else "")
 
 
-def check_ledger(records: list[dict]) -> list[str]:
-    """What would make the ledger wrong: a seed claim with no record, a record with no check, ..."""
+def check_ledger(records: list[ClaimRecord]) -> list[str]:
+    """Everything that would make the ledger wrong, as a list of messages (empty: all is well).
+
+    The one place the records' consistency is checked (the Sphinx extension and the tests
+    call it): ids are unique; every record has a check and stores only passed checks; its
+    verdict, source and caveat fit together, and a decision rule's outcome allows its
+    verdict; every seed claim has a record from its post (or the book); every record from a
+    post is the check of some seed claim; every post has seed claims.
+    """
     problems = []
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, ClaimRecord] = {}
     for rec in records:
-        if rec["id"] in by_id:
+        where = f"record {rec.id!r} ({rec.notebook})"
+        if rec.id in by_id:
             problems.append(
-                f"claim id {rec['id']!r} is recorded twice ({by_id[rec['id']]['notebook']}, {rec['notebook']})"
+                f"claim id {rec.id!r} is recorded twice ({by_id[rec.id].notebook}, {rec.notebook})"
             )
-        by_id[rec["id"]] = rec
-        if not rec.get("evidence"):
-            problems.append(f"record {rec['id']!r} has no check")
-        elif not all(e.get("passed") for e in rec["evidence"]):
-            problems.append(f"record {rec['id']!r} stores a failed check")
-        if rec.get("verdict") not in VERDICTS:
-            problems.append(f"record {rec['id']!r} has an unknown verdict {rec.get('verdict')!r}")
-        if rec.get("source") not in SOURCES:
-            problems.append(f"record {rec['id']!r} has an unknown source {rec.get('source')!r}")
+        by_id[rec.id] = rec
+        if not rec.evidence and rec.decision is None:
+            problems.append(f"{where} has no check")
+        if not all(e.passed for e in rec.evidence):
+            problems.append(f"{where} stores a failed check")
+        if rec.verdict not in VERDICTS:
+            problems.append(f"{where} has an unknown verdict {rec.verdict!r}")
+        elif rec.decision and rec.verdict not in _ALLOWED_BY_OUTCOME.get(rec.decision.outcome, ()):
+            problems.append(f"{where} says {rec.verdict!r} but its rule gave {rec.decision.outcome!r}")
+        if rec.source not in SOURCES:
+            problems.append(f"{where} has an unknown source {rec.source!r}")
+        if (rec.verdict == "holds with a caveat") != bool(rec.caveat):
+            problems.append(f"{where}: a caveat goes with 'holds with a caveat' and only with it")
+        if not rec.statement.strip():
+            problems.append(f"{where} has an empty statement")
+    checked = set()
     for seed in SEED_CLAIMS:
         rec = by_id.get(seed.checked_by)
+        checked.add(seed.checked_by)
         if rec is None:
             problems.append(
                 f"seed claim of post {seed.post} ({seed.claim!r}) has no record {seed.checked_by!r}"
             )
-    posts = {s.post for s in SEED_CLAIMS}
-    missing_posts = sorted(set(SOURCES) - {"book"} - posts)
+        elif rec.source not in (seed.post, "book"):
+            problems.append(
+                f"seed claim of post {seed.post} is checked by {seed.checked_by!r}, a claim of {rec.source!r}"
+            )
+    for rec in records:
+        if rec.source in POSTS and rec.id not in checked:
+            problems.append(
+                f"record {rec.id!r} ({rec.notebook}) comes from post {rec.source} but no entry of "
+                "SEED_CLAIMS points to it: add the post's claim to decaylab.ledger.SEED_CLAIMS"
+            )
+    missing_posts = sorted(set(POSTS) - {s.post for s in SEED_CLAIMS})
     if missing_posts:
         problems.append(f"posts with no seed claim in the ledger: {missing_posts}")
     return problems

@@ -1,6 +1,7 @@
-"""Execute the book's notebooks: shared by `make refresh` and the benchmark script.
+"""Execute and build the book: shared by the Makefile, the tests and the benchmarks.
 
-    python tests/nbtools.py refresh book/*.ipynb   # re-execute in place, store outputs
+    python tools/nbtools.py refresh [NOTEBOOK.ipynb ...]   # re-execute in place (default: all)
+    python tools/nbtools.py build                          # the strict book build
 
 Notebooks run with their own folder as working directory, in a fresh kernel of the
 current Python environment, top to bottom, so that execution counts are 1, 2, 3, ...
@@ -8,11 +9,13 @@ current Python environment, top to bottom, so that execution counts are 1, 2, 3,
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+from bookfiles import ROOT, notebooks
 from nbclient import NotebookClient
 
 KERNEL = "python3"
@@ -43,7 +46,22 @@ def refresh(paths: list[Path]) -> None:
         print(f"  stored outputs of {path} ({seconds:.1f} s)", flush=True)
 
 
+def build_command() -> list[str]:
+    """The strict book build: every page (``--all``: an incremental build keeps stale static
+    files), warnings as errors, nitpicky references. The Makefile and the tests both run this."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    return [str(jb), "build", str(ROOT), "--all", "--warningiserror", "--nitpick", "--keep-going"]
+
+
+def build(*, capture: bool = False) -> subprocess.CompletedProcess:
+    """Run :func:`build_command`; with ``capture`` the output is returned instead of printed."""
+    return subprocess.run(build_command(), capture_output=capture, text=True, timeout=900, check=False)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] != "refresh":
-        sys.exit("usage: python tests/nbtools.py refresh NOTEBOOK.ipynb [...]")
-    refresh([Path(p) for p in sys.argv[2:]])
+    if len(sys.argv) >= 2 and sys.argv[1] == "refresh":
+        refresh([Path(p) for p in sys.argv[2:]] or notebooks())
+    elif sys.argv[1:] == ["build"]:
+        sys.exit(build().returncode)
+    else:
+        sys.exit("usage: python tools/nbtools.py refresh [NOTEBOOK.ipynb ...] | build")

@@ -6,7 +6,7 @@ exactly the CJK characters that appear in the book's sources. A test checks that
 character is in the font; after adding new Chinese text, regenerate it:
 
     apt-get install fonts-noto-cjk        # the full font, Debian's package
-    .venv/bin/python tests/cjk_font.py    # writes book/_static/fonts/decaylab-cjk.woff
+    .venv/bin/python tools/cjk_font.py    # writes book/_static/fonts/decaylab-cjk.woff
 """
 
 from __future__ import annotations

@@ -1,9 +1,29 @@
-"""The claim helper: checks run, failures stop the chapter, records carry the fields."""
+"""The claim helper: checks run, failures stop the chapter, records carry the fields.
+
+The evidence helpers are what every "agree within" and "lower than" in the book rests on,
+so they are tested against the ways a comparison can go wrong: partial mismatches, NaN,
+infinities, empty inputs.
+"""
+
+import math
 
 import numpy as np
 import pytest
 
-from decaylab.claims import METADATA_KEY, ClaimCheckFailed, close, evaluate_claim, measured
+from decaylab.claims import (
+    METADATA_KEY,
+    SOURCES,
+    VERDICT_SLUGS,
+    VERDICTS,
+    ClaimCheckFailed,
+    ClaimRecord,
+    close,
+    compare,
+    evaluate_claim,
+    measured,
+    within,
+)
+from decaylab.stats import mean_effect, paired_difference
 
 ARGS = {"source": "000", "statement": "L2Decay equals the hand-written penalty.", "verdict": "holds"}
 
@@ -17,13 +37,22 @@ def test_passing_claim_returns_a_record_with_its_fields():
     assert meta["source"] == "000"
     assert meta["verdict"] == "holds"
     assert meta["evidence"] == [{"label": "deltas", "passed": True, "shown": "agree within atol=1e-08"}]
+    assert meta["note"] is None and meta["decision"] is None and "notebook" not in meta
+
+
+def test_record_round_trips_through_metadata():
+    decision = mean_effect([0.3, 0.5, 0.4, 0.6] * 5, quantity="gain", margin=0.1)
+    record = evaluate_claim(
+        "a-claim", evidence=[compare("x", 1.0, "<", 2.0)], note="n", decision=decision, **ARGS
+    )
+    back = ClaimRecord.from_metadata(record.to_metadata(), notebook="chapter")
+    assert back.notebook == "chapter"
+    assert back.with_notebook(None) == record
+    assert back.decision == decision
 
 
 def test_a_failed_check_raises_with_the_claim_and_the_failed_check():
-    evidence = [
-        close("first", [1.0], [1.0], atol=1e-8),
-        close("second", [1.0], [1.1], atol=1e-8),
-    ]
+    evidence = [close("first", [1.0], [1.0], atol=1e-8), close("second", [1.0], [1.1], atol=1e-8)]
     with pytest.raises(
         ClaimCheckFailed, match=r"'l2-equals-penalty'.*1 of its 2 checks failed:\n  ✗ second: differ"
     ):
@@ -46,15 +75,23 @@ def test_does_not_hold_needs_positive_evidence_too():
 
 
 def test_mimebundle_has_html_text_and_metadata():
-    record = evaluate_claim("a-claim", evidence=[measured("loss lower", True, "0.1 < 0.2")], **ARGS)
+    record = evaluate_claim("a-claim", evidence=[compare("loss lower", 0.1, "<", 0.2)], **ARGS)
     data, metadata = record._repr_mimebundle_()
-    assert (
-        "HOLDS" in data["text/html"]
-        and "loss lower" in data["text/html"]
-        and "0.1 &lt; 0.2" in data["text/html"]
-    )
+    assert "HOLDS" in data["text/html"] and "loss lower" in data["text/html"]
+    assert "0.1 &lt; 0.2" in data["text/html"]
     assert data["text/plain"].startswith("[HOLDS] a-claim (post 000")
     assert metadata[METADATA_KEY]["claim"]["id"] == "a-claim"
+
+
+def test_box_is_styled_by_classes_not_inline_colours():
+    for verdict in VERDICTS:
+        extra = {"caveat": "c"} if verdict == "holds with a caveat" else {}
+        rec = evaluate_claim(
+            "a-claim", evidence=[measured("ok", True)], **{**ARGS, "verdict": verdict}, **extra
+        )
+        html = rec.to_html()
+        assert f"decaylab-verdict-{VERDICT_SLUGS[verdict]}" in html
+        assert "style=" not in html and "#" not in html.replace('id="claim-', "")
 
 
 def test_html_is_escaped():
@@ -67,7 +104,7 @@ def test_html_is_escaped():
 
 def test_caveat_rules():
     ev = [measured("ok", True)]
-    with pytest.raises(ValueError, match="caveat must be given"):
+    with pytest.raises(ValueError, match="caveat must be a non-empty string when verdict is"):
         evaluate_claim("c", evidence=ev, **{**ARGS, "verdict": "holds with a caveat"})
     with pytest.raises(ValueError, match="caveat must be None unless"):
         evaluate_claim("c", evidence=ev, caveat="but", **ARGS)
@@ -78,41 +115,187 @@ def test_caveat_rules():
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("changes", "error", "message"),
     [
-        ({"claim_id": "Bad Id"}, "claim_id must be lower-case words joined by hyphens"),
-        ({"source": "004"}, "source must be one of '000', '001', '002', '003', 'book'"),
-        ({"verdict": "mostly"}, "verdict must be one of 'holds', 'holds with a caveat', 'does not hold'"),
-        ({"statement": " "}, "statement must be a non-empty string"),
-        ({"evidence": []}, "evidence must be a non-empty list"),
+        ({"claim_id": "Bad Id"}, ValueError, "claim_id must be lower-case words joined by hyphens"),
+        ({"source": "004"}, ValueError, "source must be one of '000', '001', '002', '003', 'd2l'"),
+        ({"source": 3}, TypeError, "source must be a string"),
+        ({"verdict": "mostly"}, ValueError, "verdict must be one of 'holds', 'holds with a caveat'"),
+        ({"statement": " "}, ValueError, "statement must be a non-empty string"),
+        ({"statement": None}, TypeError, "statement must be a non-empty string"),
+        ({"evidence": []}, ValueError, "evidence must hold at least one check"),
+        ({"evidence": measured("ok", True)}, TypeError, "evidence must be a list of checks"),
+        ({"evidence": ["ok"]}, TypeError, "every evidence item must come from close"),
+        ({"note": ""}, ValueError, "note must be None or a non-empty string"),
+        ({"decision": 0.5}, TypeError, "decision must be None or made by decaylab.stats"),
     ],
 )
-def test_bad_arguments_are_named(changes, message):
+def test_bad_arguments_are_named(changes, error, message):
     kwargs = {"claim_id": "ok", **ARGS, "evidence": [measured("ok", True)], **changes}
     claim_id = kwargs.pop("claim_id")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         evaluate_claim(claim_id, **kwargs)
 
 
-def test_measured_refuses_non_booleans_and_close_refuses_shape_mismatch():
+def test_every_source_is_accepted():
+    for source in SOURCES:
+        assert (
+            evaluate_claim("ok", evidence=[measured("ok", True)], **{**ARGS, "source": source}).source
+            == source
+        )
+
+
+# --- close(): every element must agree, and only finite numbers agree -----------------------
+
+
+def test_close_fails_when_only_some_elements_agree():
+    ev = close("x", [1.0, 2.0, 3.0], [1.0, 2.0, 3.5], atol=1e-3)
+    assert not ev.passed
+    assert ev.shown.startswith("differ: 1 of 3 exceed atol=0.001")
+
+
+@pytest.mark.parametrize(
+    ("actual", "desired"),
+    [
+        ([np.nan], [1.0]),
+        ([1.0], [np.nan]),
+        ([np.nan], [np.nan]),
+        ([np.inf], [np.inf]),
+        ([1.0, np.inf], [1.0, 1.0]),
+        ([-np.inf], [1.0]),
+    ],
+)
+def test_close_fails_on_non_finite_values(actual, desired):
+    ev = close("x", actual, desired, atol=1e9, rtol=1.0)
+    assert not ev.passed
+    assert "non-finite" in ev.shown
+
+
+def test_close_refuses_an_empty_comparison():
+    with pytest.raises(ValueError, match="at least one number"):
+        close("x", [], [], atol=1.0)
+
+
+def test_close_tolerance_edges_and_rtol():
+    assert close("x", [1.0 + 1e-3], [1.0], atol=1e-3 + 1e-12).passed
+    assert not close("x", [1.0 + 2e-3], [1.0], atol=1e-3).passed
+    assert close("x", [101.0], [100.0], atol=0, rtol=0.02).passed
+    assert not close("x", [103.0], [100.0], atol=0, rtol=0.02).passed
+    assert close("x", [-101.0], [-100.0], atol=0, rtol=0.02).passed  # |desired| in the rtol term
+    assert close("x", 2.0, 2.0, atol=0).passed  # scalars, and atol=0 with equal values
+
+
+def test_close_arguments():
+    with pytest.raises(ValueError, match="actual and desired must have the same shape"):
+        close("x", [1.0, 2.0], [1.0], atol=0)
+    with pytest.raises(ValueError, match="atol must be >= 0"):
+        close("x", [1.0], [1.0], atol=-1)
+    with pytest.raises(ValueError, match="rtol must be finite"):
+        close("x", [1.0], [1.0], atol=0, rtol=math.inf)
+    with pytest.raises(TypeError, match="atol must be a real number"):
+        close("x", [1.0], [1.0], atol="0")
+    with pytest.raises(TypeError, match="actual and desired must be arrays of real numbers"):
+        close("x", ["a"], [1.0], atol=0)
+    with pytest.raises(ValueError, match="label must be a non-empty string"):
+        close(" ", [1.0], [1.0], atol=0)
+    assert close("x", [1.0], [1.0], atol=np.float32(1e-6)).passed  # NumPy scalars accepted
+
+
+# --- compare() and within(): shown text formatted from the values ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "op", "right", "passed"),
+    [
+        (1.0, "<", 2.0, True),
+        (2.0, "<", 2.0, False),
+        (2.0, "<=", 2.0, True),
+        (3.0, "<=", 2.0, False),
+        (3.0, ">", 2.0, True),
+        (2.0, ">", 2.0, False),
+        (2.0, ">=", 2.0, True),
+        (1.0, ">=", 2.0, False),
+    ],
+)
+def test_compare_operators(left, op, right, passed):
+    assert compare("x", left, op, right).passed is passed
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_compare_fails_on_non_finite_values(bad):
+    assert not compare("x", bad, "<", 1.0).passed
+    assert not compare("x", 1.0, ">", bad).passed
+    assert not compare("x", bad, ">=", bad).passed
+
+
+def test_compare_shows_the_values_it_compared():
+    assert compare("x", 0.123456, "<", 0.2, digits=3).shown == "0.123 < 0.2"
+    assert compare("x", np.float32(2.5), ">=", np.int64(2)).shown == "2.5 >= 2"
+    assert compare("x", np.array(0.5), "<", 1).shown == "0.5 < 1"
+    assert compare("x", math.nan, "<", 1).shown == "nan < 1"
+
+
+def test_compare_arguments():
+    with pytest.raises(ValueError, match="op must be one of '<', '<=', '>', '>='"):
+        compare("x", 1, "==", 1)
+    with pytest.raises(TypeError, match="left must be a real number"):
+        compare("x", "1", "<", 2)
+    with pytest.raises(TypeError, match="right must be a real number"):
+        compare("x", 1, "<", True)
+    with pytest.raises(TypeError, match="left must be a real number"):
+        compare("x", np.array([1.0, 2.0]), "<", 3)
+    with pytest.raises(TypeError, match="digits must be a whole number"):
+        compare("x", 1, "<", 2, digits=2.5)
+
+
+def test_within():
+    assert within("x", 0.5, 0.0, 1.0).passed
+    assert within("x", 1.0, 0.0, 1.0).passed and within("x", 0.0, 0.0, 1.0).passed
+    assert not within("x", 1.5, 0.0, 1.0).passed and not within("x", -0.1, 0.0, 1.0).passed
+    assert not within("x", math.nan, 0.0, 1.0).passed
+    assert within("x", 0.25, 0, 1, digits=2).shown == "0 ≤ 0.25 ≤ 1"
+    with pytest.raises(ValueError, match="low must be <= high"):
+        within("x", 0.5, 1.0, 0.0)
+
+
+def test_measured_refuses_non_booleans():
     with pytest.raises(TypeError, match="condition must be True or False"):
         measured("x", 0.5)
     with pytest.raises(TypeError, match=r"reduce arrays with \.all"):
         measured("x", np.array([True, False]))
+    with pytest.raises(TypeError, match="shown must be a string"):
+        measured("x", True, 0.5)
     assert measured("x", np.bool_(True)).passed
-    with pytest.raises(ValueError, match="actual and desired must have the same shape"):
-        close("x", [1.0, 2.0], [1.0], atol=0)
-    with pytest.raises(ValueError, match="atol must be a number >= 0"):
-        close("x", [1.0], [1.0], atol=-1)
+    assert not measured("x", np.array([False])).passed
 
 
-def test_close_uses_rtol():
-    assert close("x", [101.0], [100.0], atol=0, rtol=0.02).passed
-    assert not close("x", [103.0], [100.0], atol=0, rtol=0.02).passed
+# --- decisions ---------------------------------------------------------------------------------
 
 
-def test_note_is_shown_and_stored():
-    record = evaluate_claim("a-claim", evidence=[measured("ok", True)], note="only at this scale", **ARGS)
-    assert "Note: only at this scale" in record.to_text()
-    assert "<b>Note:</b> only at this scale" in record.to_html()
-    assert record.to_metadata()["claim"]["extra"] == {"note": "only at this scale"}
+def test_decision_must_allow_the_stated_verdict():
+    holds = mean_effect([0.3, 0.5, 0.4, 0.6] * 5, quantity="gain", margin=0.1)
+    assert holds.outcome == "holds"
+    evaluate_claim("a", decision=holds, **ARGS)  # evidence may be left out when a decision is given
+    evaluate_claim("a", decision=holds, caveat="c", **{**ARGS, "verdict": "holds with a caveat"})
+    with pytest.raises(ClaimCheckFailed, match=r"decision rule: .* gives 'holds', not 'does not hold'"):
+        evaluate_claim("a", decision=holds, **{**ARGS, "verdict": "does not hold"})
+    unsettled = mean_effect([-1.0, 1.0] * 10, quantity="gain", margin=0.1)
+    assert unsettled.outcome == "not settled at this scale"
+    with pytest.raises(ClaimCheckFailed):
+        evaluate_claim("a", decision=unsettled, **ARGS)
+    record = evaluate_claim("a", decision=unsettled, **{**ARGS, "verdict": "not settled at this scale"})
+    text = record.to_text()
+    assert "Rule: 95% t-interval" in text and "over 20 seeds" in text
+    assert "decaylab-claim-rule" in record.to_html()
+
+
+def test_decision_with_a_failed_check_still_fails():
+    holds = mean_effect([0.3, 0.5, 0.4, 0.6] * 5, quantity="gain", margin=0.1)
+    with pytest.raises(ClaimCheckFailed, match="1 of its 2 checks failed"):
+        evaluate_claim("a", decision=holds, evidence=[measured("x", False)], **ARGS)
+
+
+def test_paired_difference_is_the_rule_on_differences():
+    a = np.linspace(1.0, 2.0, 20)
+    d = paired_difference(a, a - 0.5, quantity="q", margin=0.1)
+    assert d.outcome == "holds" and d.estimate == pytest.approx(0.5) and d.low == pytest.approx(0.5)

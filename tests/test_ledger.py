@@ -1,10 +1,15 @@
-"""The claims ledger: every seed claim has a record, every record has a check."""
+"""The claims ledger: every seed claim has a record, every post record has a seed claim,
+and :func:`check_ledger` (the one place the records' consistency is checked) finds each
+kind of problem."""
+
+from dataclasses import replace
 
 import pytest
 from bookfiles import BOOK
 
-from decaylab.claims import SOURCES
-from decaylab.ledger import SEED_CLAIMS, check_ledger, collect_records, evidence_summary
+from decaylab.claims import POSTS, ClaimRecord, Evidence
+from decaylab.ledger import SEED_CLAIMS, book_notebooks, check_ledger, collect_records, evidence_summary
+from decaylab.stats import mean_effect
 
 
 @pytest.fixture(scope="module")
@@ -12,37 +17,105 @@ def records():
     return collect_records(BOOK)
 
 
-def test_ledger_has_no_problems(records):
+def test_the_book_ledger_has_no_problems(records):
     assert check_ledger(records) == []
 
 
 def test_every_post_has_seed_claims():
-    assert {s.post for s in SEED_CLAIMS} == set(SOURCES) - {"book"}
+    assert {s.post for s in SEED_CLAIMS} == set(POSTS)
 
 
-def test_seed_claims_point_to_distinct_claims_of_their_post(records):
-    by_id = {r["id"]: r for r in records}
-    for seed in SEED_CLAIMS:
-        rec = by_id[seed.checked_by]
-        assert rec["source"] in (seed.post, "book"), f"{seed.checked_by} is checked for post {rec['source']}"
+def test_records_are_read_back_as_claim_records(records):
+    assert records and all(isinstance(r, ClaimRecord) and r.notebook for r in records)
 
 
-def test_check_ledger_reports_what_is_wrong(records):
-    broken = [dict(r) for r in records if r["id"] != SEED_CLAIMS[0].checked_by]
-    broken.append({**broken[0]})  # a duplicate
-    broken.append({**broken[1], "id": "no-check", "evidence": []})
-    problems = "\n".join(check_ledger(broken))
-    assert f"has no record {SEED_CLAIMS[0].checked_by!r}" in problems
-    assert "is recorded twice" in problems
-    assert "record 'no-check' has no check" in problems
+def _synthetic() -> list[ClaimRecord]:
+    """One passing record per seed claim (what a complete book stores)."""
+    ids = dict.fromkeys(s.checked_by for s in SEED_CLAIMS)
+    posts = {s.checked_by: s.post for s in SEED_CLAIMS}
+    ok = (Evidence("measured", True, "1 < 2"),)
+    return [ClaimRecord(i, posts[i], "statement", "holds", ok, notebook="nb") for i in ids]
 
 
-def test_evidence_summary_is_short(records):
-    rec = next(r for r in records if len(r["evidence"]) > 3)
-    text = evidence_summary(rec)
-    assert text.endswith(f"and {len(rec['evidence']) - 2} more checks")
+def test_a_complete_synthetic_ledger_is_clean():
+    assert check_ledger(_synthetic()) == []
 
 
-def test_collect_records_checks_its_argument(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda rs: rs[1:], f"has no record {SEED_CLAIMS[0].checked_by!r}"),
+        (lambda rs: [*rs, rs[0]], "is recorded twice"),
+        (lambda rs: [replace(rs[0], evidence=()), *rs[1:]], "has no check"),
+        (lambda rs: [replace(rs[0], evidence=(Evidence("x", False),)), *rs[1:]], "stores a failed check"),
+        (lambda rs: [replace(rs[0], verdict="mostly"), *rs[1:]], "unknown verdict 'mostly'"),
+        (lambda rs: [replace(rs[0], source="blog"), *rs[1:]], "unknown source 'blog'"),
+        (lambda rs: [replace(rs[0], caveat="c"), *rs[1:]], "a caveat goes with 'holds with a caveat'"),
+        (lambda rs: [replace(rs[0], verdict="holds with a caveat"), *rs[1:]], "a caveat goes with"),
+        (lambda rs: [replace(rs[0], statement=" "), *rs[1:]], "has an empty statement"),
+        (
+            lambda rs: [
+                *rs,
+                ClaimRecord("orphan", "001", "s", "holds", (Evidence("x", True),), notebook="nb"),
+            ],
+            "record 'orphan' (nb) comes from post 001 but no entry of SEED_CLAIMS points to it",
+        ),
+        (
+            lambda rs: [replace(rs[0], source="002" if rs[0].source != "002" else "003"), *rs[1:]],
+            "a claim of",
+        ),
+        (
+            lambda rs: (
+                [
+                    replace(
+                        rs[0],
+                        verdict="does not hold",
+                        decision=mean_effect([0.3, 0.5] * 10, quantity="q", margin=0.1),
+                    ),
+                    *rs[1:],
+                ]
+            ),
+            "says 'does not hold' but its rule gave 'holds'",
+        ),
+    ],
+)
+def test_check_ledger_reports_each_problem(change, message):
+    problems = "\n".join(check_ledger(change(_synthetic())))
+    assert message in problems
+
+
+def test_book_records_may_check_seed_claims():
+    records = _synthetic()
+    records[0] = replace(records[0], source="book")
+    assert check_ledger(records) == []
+
+
+def test_evidence_summary_is_short():
+    ev = tuple(Evidence(f"check {i}", True, f"{i} < 9") for i in range(5))
+    rec = ClaimRecord("a", "book", "s", "holds", ev)
+    assert evidence_summary(rec) == "check 0 (0 < 9); check 1 (1 < 9); and 3 more checks"
+    decided = replace(rec, evidence=(), decision=mean_effect([0.3, 0.5] * 10, quantity="q", margin=0.1))
+    assert evidence_summary(decided).startswith("holds by its rule (mean +0.400")
+
+
+def test_book_notebooks_checks_its_argument(tmp_path):
+    with pytest.raises(ValueError, match="book_dir must be an existing folder"):
+        book_notebooks(tmp_path / "nope")
     with pytest.raises(ValueError, match="book_dir must be an existing folder"):
         collect_records(tmp_path / "nope")
+
+
+def test_an_unreadable_record_names_its_notebook(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/plain": "x"}, metadata={"decaylab": {"claim": {"id": "x"}}}
+        )
+    ]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    with pytest.raises(ValueError, match="broken: a stored claim record cannot be read"):
+        collect_records(tmp_path)

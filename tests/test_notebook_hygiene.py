@@ -1,18 +1,19 @@
-"""What nbval does not check: every cell executed, nothing on stderr, no errors, sound claim records.
+"""What nbval does not check: every cell executed, nothing on stderr, no errors, and the book's rules.
 
 nbval silently skips a code cell with no stored execution_count, so an unexecuted
 notebook would pass it. These tests read the stored notebooks and fail on that, on any
-stored error or stderr output, on SVG figures (random ids), and on claim records that
-are malformed, duplicated, or show a failed check.
+stored error or stderr output, on SVG figures (random ids), on a measured number typed
+into the prose, on an output nbval ignores without a stated reason, on printed lines too
+wide for the text column, and on evidence text typed by hand. The claim records
+themselves are checked once, by ``decaylab.ledger.check_ledger`` (tests/test_ledger.py).
 """
 
+import ast
 import re
 
 import nbformat
 import pytest
 from bookfiles import ROOT, notebooks
-
-from decaylab.claims import METADATA_KEY, SOURCES, VERDICTS
 
 NOTEBOOKS = notebooks()
 IDS = [p.name for p in NOTEBOOKS]
@@ -63,37 +64,161 @@ def test_no_error_no_stderr_no_svg(path):
     assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
-def claim_records():
-    records = []
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            for out in cell.get("outputs", []):
-                meta = out.get("metadata", {}).get(METADATA_KEY)
-                if meta:
-                    records.append((path.name, meta["claim"]))
-    return records
-
-
-def test_claim_records_are_complete_unique_and_passed():
-    records = claim_records()
-    assert records, "no claim records found in the notebooks' outputs"
-    seen = {}
-    for name, rec in records:
-        assert rec["id"] not in seen, f"claim id {rec['id']!r} used in {name} and {seen[rec['id']]}"
-        seen[rec["id"]] = name
-        assert rec["source"] in SOURCES, f"{rec['id']}: unknown source {rec['source']!r}"
-        assert rec["verdict"] in VERDICTS, f"{rec['id']}: unknown verdict {rec['verdict']!r}"
-        assert rec["statement"].strip(), f"{rec['id']}: empty statement"
-        assert rec["evidence"], f"{rec['id']}: a claim with no check"
-        failed = [e["label"] for e in rec["evidence"] if not e["passed"]]
-        assert not failed, f"{rec['id']}: stored record shows failed checks {failed}"
-        assert (rec["verdict"] == "holds with a caveat") == bool(rec["caveat"]), (
-            f"{rec['id']}: caveat mismatch"
-        )
-
-
 def test_every_notebook_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     missing = [p for p in NOTEBOOKS if f"file: {p.relative_to(ROOT).with_suffix('').as_posix()}" not in toc]
     assert not missing, f"notebooks not in _toc.yml: {missing}"
+
+
+# --- Numbers in the prose come from executed cells ----------------------------------------------
+#
+# The rule: a markdown cell may show a decimal number (0.36), a percentage (36%) or a number in
+# scientific notation (1e-4) only inside inline code, math or a {glue} role, or if the same
+# literal appears in a code cell of the same notebook (a setup constant: lr = 0.01). Anything
+# else is a measured result typed by hand; glue it from the cell that measures it. Version
+# strings (2.13.0) and whole numbers (seeds, sizes, post numbers) are not matched.
+_HIDDEN = re.compile(
+    r"\{glue(?::\w+)?\}`[^`]*`|```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|\]\([^)]*\)|<[^>]+>",
+    re.DOTALL,
+)
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[eE][-+]?\d+|\d+\.\d+(?:\s?%)?|\d+\s?%)(?![\w.]*\d)(?!\.\d)")
+
+
+def typed_numbers(markdown: str, code: str) -> list[str]:
+    """The numbers a markdown cell quotes that are neither hidden (code, math, glue) nor setup constants."""
+    plain = _HIDDEN.sub(" ", markdown)
+    found = []
+    for m in _NUMBER.finditer(plain):
+        literal = m.group(1)
+        if re.sub(r"\s?%$", "", literal) not in code:
+            found.append(literal)
+    return found
+
+
+def test_typed_numbers_rule_itself():
+    code = "lr = 0.01\nwd = 1e-4"
+    assert typed_numbers("lr 0.01 and 1e-4 are set", code) == []
+    assert typed_numbers("the loss fell to 0.36, 12% less, 3e-5", code) == ["0.36", "12%", "3e-5"]
+    assert typed_numbers("{glue}`k` and `0.5` and $0.99^{100}$ and torch 2.13.0, seed 7", code) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_measured_number_typed_into_the_prose(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    problems = [
+        f"markdown cell {i}: {found}"
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown" and (found := typed_numbers(c.source, code))
+    ]
+    assert not problems, (
+        f"{path.name}: numbers typed into the prose (glue them from the cell that measures them, "
+        "see CONTRIBUTING in the README): " + "; ".join(problems)
+    )
+
+
+# --- What nbval does not compare has a stated reason --------------------------------------------
+
+IGNORE_TAG = "nbval-ignore-output"
+IGNORE_REASON = "nbval-ignore-output-reason"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_ignored_output_has_a_reason(path):
+    nb = nbformat.read(path, as_version=4)
+    missing = [
+        i
+        for i, c in enumerate(nb.cells)
+        if IGNORE_TAG in c.metadata.get("tags", []) and not str(c.metadata.get(IGNORE_REASON, "")).strip()
+    ]
+    assert not missing, f"{path.name}: cells {missing} are tagged {IGNORE_TAG} without {IGNORE_REASON!r}"
+
+
+# --- Printed results fit the text column ------------------------------------------------------
+
+MAX_OUTPUT_CHARS = 76
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_printed_lines_fit_the_text_column(path):
+    nb = nbformat.read(path, as_version=4)
+    long = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if out.output_type == "stream":
+                text = out.text
+            elif "text/plain" in data and not ({"text/html", "text/markdown", "image/png"} & set(data)):
+                text = data["text/plain"]  # what the page shows when there is no richer form
+            else:
+                continue
+            long += [
+                f"cell {i}: {len(line)} chars" for line in text.splitlines() if len(line) > MAX_OUTPUT_CHARS
+            ]
+    assert not long, f"{path.name}: printed lines wider than {MAX_OUTPUT_CHARS} characters: " + "; ".join(
+        long
+    )
+
+
+# --- Evidence text is formatted from measured values -------------------------------------------
+
+
+def literal_shown_calls(source: str) -> list[str]:
+    """Calls of measured(...) whose ``shown`` text is a plain string literal (typed, not measured)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "measured"
+        ):
+            shown = (
+                node.args[2]
+                if len(node.args) > 2
+                else next((k.value for k in node.keywords if k.arg == "shown"), None)
+            )
+            if isinstance(shown, ast.Constant) and isinstance(shown.value, str) and shown.value:
+                found.append(shown.value)
+    return found
+
+
+def test_literal_shown_rule_itself():
+    assert literal_shown_calls('measured("x", a < b, "0.002")') == ["0.002"]
+    assert literal_shown_calls('measured("x", a < b, shown="typed")') == ["typed"]
+    assert literal_shown_calls('measured("x", a < b, f"{a:.3f}")') == []
+    assert literal_shown_calls('measured("x", a < b)') == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_evidence_text_is_not_typed(path):
+    nb = nbformat.read(path, as_version=4)
+    typed = [
+        f"cell {i}: {s!r}"
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for s in literal_shown_calls(c.source)
+    ]
+    assert not typed, (
+        f"{path.name}: measured(..., shown=<typed text>); use compare()/within() or an f-string: {typed}"
+    )
+
+
+# --- Every chapter shows that its checks bite ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapters_with_claims_declare_a_perturbation(path):
+    nb = nbformat.read(path, as_version=4)
+    has_claims = any("claim(" in c.source for c in nb.cells if c.cell_type == "code")
+    perturbations = nb.metadata.get("decaylab", {}).get("perturbations", [])
+    if has_claims:
+        assert perturbations, (
+            f"{path.name}: no perturbation in metadata.decaylab.perturbations (see tests/test_checks_bite.py)"
+        )
+    for p in perturbations:
+        assert set(p) >= {"code", "fails", "why"}, (
+            f"{path.name}: a perturbation needs code, fails and why; got {sorted(p)}"
+        )

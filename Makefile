@@ -1,9 +1,11 @@
 # Weight Decay, Verified: the README quotes these targets.
 #   make book     create .venv, install requirements.txt, build the HTML book into _build/html
-#   make test     lint, unit tests, nbval (strict) over every notebook, strict book build
+#   make test     lint, unit tests, strict book build, browser test, nbval (strict) over every
+#                 notebook with the default thread count and with one thread
 #   make refresh  re-execute every notebook in place (the only way stored outputs change);
 #                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
+#   make mutants  mutation testing of decaylab's core (slow; prints survivors and the score)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,7 +22,7 @@ LINTED    := src tests tools benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
 NB        ?=
 
-.PHONY: book test lint refresh bench clean venv
+.PHONY: book test lint refresh bench clean venv mutants
 
 venv: $(STAMP)
 
@@ -39,9 +41,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+# One pytest run over the unit tests, doctests, hygiene and perturbation tests, the strict
+# build, the browser test and strict nbval of every notebook with the default thread count;
+# then strict nbval again with one thread, as on a reader's laptop with another core count.
 test: lint
-	$(BIN)/python -m pytest tests src book --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(BIN)/python -m pytest tests src book $(NBVAL)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest book $(NBVAL) -q
+
+# Mutation testing of decaylab's core modules with their unit tests (slow; not part of
+# `make test`): prints every surviving mutant, then the score.
+mutants: $(STAMP)
+	rm -rf mutants
+	-$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+	$(BIN)/python tools/mutation_score.py
 
 refresh: $(STAMP)
 	$(BIN)/ruff format book
@@ -51,4 +66,4 @@ bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || true; done
 
 clean:
-	rm -rf _build
+	rm -rf _build mutants

@@ -23,6 +23,12 @@ def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
+def outputs(path):
+    """Every stored output of the notebook at ``path``, with the index of its cell."""
+    nb = nbformat.read(path, as_version=4)
+    return [(i, out) for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])]
+
+
 def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks found under book/"
 
@@ -48,19 +54,17 @@ def test_every_code_cell_was_executed_top_to_bottom(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_error_no_stderr_no_svg(path):
-    nb = nbformat.read(path, as_version=4)
     problems = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                problems.append(f"cell {i}: error output {out.ename}")
-            if out.output_type == "stream" and out.name == "stderr":
-                problems.append(f"cell {i}: stderr output {out.text[:80]!r}")
-            if "image/svg+xml" in out.get("data", {}):
-                problems.append(f"cell {i}: SVG figure (use PNG: SVG embeds random ids)")
-            text = out.get("text", "") + out.get("data", {}).get("text/plain", "")
-            if re.search(r"\b(tensor|Tensor)\(", text):
-                problems.append(f"cell {i}: raw tensor repr printed; print rounded NumPy values instead")
+    for i, out in outputs(path):
+        if out.output_type == "error":
+            problems.append(f"cell {i}: error output {out.ename}")
+        if out.output_type == "stream" and out.name == "stderr":
+            problems.append(f"cell {i}: stderr output {out.text[:80]!r}")
+        if "image/svg+xml" in out.get("data", {}):
+            problems.append(f"cell {i}: SVG figure (use PNG: SVG embeds random ids)")
+        text = out.get("text", "") + out.get("data", {}).get("text/plain", "")
+        if re.search(r"\b(tensor|Tensor)\(", text):
+            problems.append(f"cell {i}: raw tensor repr printed; print rounded NumPy values instead")
     assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
@@ -141,20 +145,16 @@ MAX_OUTPUT_CHARS = 76
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_printed_lines_fit_the_text_column(path):
-    nb = nbformat.read(path, as_version=4)
     long = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if out.output_type == "stream":
-                text = out.text
-            elif "text/plain" in data and not ({"text/html", "text/markdown", "image/png"} & set(data)):
-                text = data["text/plain"]  # what the page shows when there is no richer form
-            else:
-                continue
-            long += [
-                f"cell {i}: {len(line)} chars" for line in text.splitlines() if len(line) > MAX_OUTPUT_CHARS
-            ]
+    for i, out in outputs(path):
+        data = out.get("data", {})
+        if out.output_type == "stream":
+            text = out.text
+        elif "text/plain" in data and not ({"text/html", "text/markdown", "image/png"} & set(data)):
+            text = data["text/plain"]  # what the page shows when there is no richer form
+        else:
+            continue
+        long += [f"cell {i}: {len(line)} chars" for line in text.splitlines() if len(line) > MAX_OUTPUT_CHARS]
     assert not long, f"{path.name}: printed lines wider than {MAX_OUTPUT_CHARS} characters: " + "; ".join(
         long
     )

@@ -7,6 +7,7 @@ What lives here is what two chapters, or a chapter and a test, need:
   checked against;
 * :mod:`decaylab.bridges`: the same weights in a PyTorch module and a Paddle layer;
 * :mod:`decaylab.claims`: how a chapter states and checks a claim;
+* :mod:`decaylab.stats`: decision rules for claims about training outcomes (many seeds);
 * :mod:`decaylab.ledger`: the source posts' claims and the records that check them;
 * :mod:`decaylab.data`: the toy line of post 003 and scikit-learn's digits;
 * :mod:`decaylab.stacked`: many small MLPs trained as one batched computation;
@@ -18,7 +19,7 @@ What lives here is what two chapters, or a chapter and a test, need:
 Ideas that only one chapter explains stay in that chapter, visible to the reader.
 """
 
-from .claims import claim, close, measured
+from .claims import claim, close, compare, measured, within
 from .reference import ReferenceOptimizer, reference_step, replay_error
 
 __version__ = "0.1.0"
@@ -27,7 +28,9 @@ __all__ = [
     "ReferenceOptimizer",
     "claim",
     "close",
+    "compare",
     "measured",
     "reference_step",
     "replay_error",
+    "within",
 ]

@@ -389,18 +389,10 @@ def evaluate_claim(
     )
 
 
-def claim(
-    claim_id: str,
-    *,
-    source: str,
-    statement: str,
-    verdict: str,
-    evidence: Sequence[Evidence] = (),
-    caveat: str | None = None,
-    note: str | None = None,
-    decision: Decision | None = None,
-) -> None:
+def claim(claim_id: str, **fields) -> None:
     """Check a claim and display its verdict box (with the claim record as output metadata).
+
+    Takes the arguments of :func:`evaluate_claim`:
 
     ``claim_id``: short unique id (lower-case words joined by hyphens).
     ``source``: a key of :data:`SOURCES`: ``"000"`` ... ``"003"`` for a source post, an
@@ -415,16 +407,7 @@ def claim(
 
     Raises :class:`ClaimCheckFailed` if a check failed or the decision disagrees.
     """
-    record = evaluate_claim(
-        claim_id,
-        source=source,
-        statement=statement,
-        verdict=verdict,
-        evidence=evidence,
-        caveat=caveat,
-        note=note,
-        decision=decision,
-    )
+    record = evaluate_claim(claim_id, **fields)
     try:
         from IPython.display import display
     except ImportError:  # plain Python: print the text form

@@ -299,3 +299,38 @@ def test_paired_difference_is_the_rule_on_differences():
     a = np.linspace(1.0, 2.0, 20)
     d = paired_difference(a, a - 0.5, quantity="q", margin=0.1)
     assert d.outcome == "holds" and d.estimate == pytest.approx(0.5) and d.low == pytest.approx(0.5)
+
+
+def test_within_arguments():
+    with pytest.raises(ValueError, match="label must be a non-empty string"):
+        within("", 0.5, 0, 1)
+    assert within("the label", 0.5, 0, 1).label == "the label"
+    for bad in (0, 18):
+        with pytest.raises(ValueError, match="digits must be"):
+            within("x", 0.5, 0, 1, digits=bad)
+    with pytest.raises(TypeError, match="digits must be a whole number"):
+        within("x", 0.5, 0, 1, digits=2.0)
+    with pytest.raises(TypeError, match="value must be a real number"):
+        within("x", "0.5", 0, 1)
+    with pytest.raises(TypeError, match="low must be a real number"):
+        within("x", 0.5, None, 1)
+    with pytest.raises(TypeError, match="high must be a real number"):
+        within("x", 0.5, 0, "1")
+    assert within("x", 1 / 3, 0, 1, digits=17).shown == f"0 ≤ {1 / 3:.17g} ≤ 1"
+
+
+def test_compare_digits_range_and_label():
+    for bad in (0, 18):
+        with pytest.raises(ValueError, match="digits must be"):
+            compare("x", 1, "<", 2, digits=bad)
+    assert compare("the label", 1, "<", 2).label == "the label"
+    assert compare("x", 1 / 3, "<", 1, digits=17).shown == f"{1 / 3:.17g} < 1"
+
+
+def test_claim_displays_a_passing_claim_and_stops_at_a_failing_one(capsys):
+    from decaylab.claims import claim
+
+    assert claim("a-claim", evidence=[compare("lower", 1, "<", 2)], **ARGS) is None
+    assert "a-claim" in capsys.readouterr().out
+    with pytest.raises(ClaimCheckFailed, match="'a-claim'"):
+        claim("a-claim", evidence=[compare("lower", 3, "<", 2)], **ARGS)

@@ -47,8 +47,13 @@ def test_capture_logs_collects_and_restores():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(TypeError, match="paddle and torch must be True or False"):
+    with pytest.raises(TypeError, match="paddle must be True or False"):
         setup_notebook(paddle="yes")
+    with pytest.raises(TypeError, match="torch must be True or False"):
+        setup_notebook(torch=1)
+    with pytest.raises(TypeError, match="level must be a whole number"):
+        with capture_logs(level="INFO"):
+            pass
     with pytest.raises(TypeError, match="logger must be a logger name"):
         with capture_logs(logger=3):
             pass

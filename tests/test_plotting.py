@@ -24,4 +24,6 @@ def test_labelled_refuses_an_empty_label(empty):
     kwargs = {"title": "t", "xlabel": "x", "ylabel": "y", empty: "  "}
     with pytest.raises(ValueError, match=f"{empty} must be a non-empty string"):
         labelled(ax, **kwargs)
+    with pytest.raises(TypeError, match=f"{empty} must be a non-empty string"):
+        labelled(ax, **{**kwargs, empty: None})
     plt.close(fig)

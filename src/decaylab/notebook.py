@@ -22,6 +22,8 @@ import os
 import warnings
 from collections.abc import Iterator
 
+from . import _checks
+
 __all__ = ["capture_logs", "setup_notebook"]
 
 
@@ -32,8 +34,8 @@ def setup_notebook(*, paddle: bool = True, torch: bool = True) -> None:
     ``paddle`` and ``torch`` say which frameworks to import here (importing them
     later is then free and silent). Idempotent.
     """
-    if not isinstance(paddle, bool) or not isinstance(torch, bool):
-        raise TypeError(f"paddle and torch must be True or False; got paddle={paddle!r}, torch={torch!r}")
+    paddle = _checks.flag("paddle", paddle)
+    torch = _checks.flag("torch", torch)
     # glog (Paddle's C++ logging): only errors. Must be set before the import.
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("GLOG_v", "0")
@@ -68,8 +70,7 @@ def capture_logs(logger: str = "", level: int = logging.INFO) -> Iterator[list[s
     """
     if not isinstance(logger, str):
         raise TypeError(f"logger must be a logger name (a string, '' for the root logger); got {logger!r}")
-    if not isinstance(level, int):
-        raise TypeError(f"level must be a logging level such as logging.INFO; got {level!r}")
+    level = _checks.integer("level", level, low=0)
     messages: list[str] = []
 
     class _ListHandler(logging.Handler):

@@ -6,6 +6,8 @@ would embed random ids).
 
 from __future__ import annotations
 
+from . import _checks
+
 __all__ = ["COLORS", "labelled", "use_house_style"]
 
 # Colour-blind-safe (Okabe-Ito) colours, used consistently across chapters.
@@ -48,8 +50,7 @@ def use_house_style() -> None:
 def labelled(ax, *, title: str, xlabel: str, ylabel: str):
     """Give an axes its title and axis labels; refuses empty strings."""
     for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{name} must be a non-empty string: every figure in the book is labelled")
+        _checks.text(name, value, what="a non-empty string: every figure in the book is labelled")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -1,9 +1,20 @@
-"""Bridges: the same weights in torch and Paddle, round trips, and bad input."""
+"""Bridges: the same weights in torch, Paddle and Keras, round trips, and bad input."""
+
+import os
 
 import numpy as np
 import pytest
 
-from decaylab.bridges import paddle_linear_weight_names, read_paddle, read_torch, write_paddle, write_torch
+from decaylab.bridges import (
+    keras_to_torch,
+    paddle_linear_weight_names,
+    read_paddle,
+    read_paddle_grads,
+    read_torch,
+    torch_to_keras,
+    write_paddle,
+    write_torch,
+)
 from decaylab.notebook import setup_notebook
 
 setup_notebook()  # quiet Paddle import for the whole module
@@ -101,3 +112,67 @@ def test_wrong_types_are_refused():
         read_paddle(torch_mlp())
     with pytest.raises(TypeError, match=r"weights must be a dict"):
         write_torch(torch_mlp(), [1, 2, 3])
+
+
+def test_paddle_gradients_are_read_in_torch_layout():
+    # The same weights and the same loss give the same gradients in both frameworks.
+    t, p = torch_mlp(), paddle_mlp()
+    write_paddle(p, read_torch(t))
+    x = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    (t(torch.from_numpy(x)) ** 2).mean().backward()
+    (p(paddle.to_tensor(x)) ** 2).mean().backward()
+    grads = read_paddle_grads(p)
+    for name, param in t.named_parameters():
+        np.testing.assert_allclose(grads[name], param.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_paddle_gradients_must_exist():
+    with pytest.raises(ValueError, match=r"no gradient: \['0.bias', '0.weight', '2.bias', '2.weight'\]"):
+        read_paddle_grads(paddle_mlp())
+
+
+def keras_dense():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    layer = keras.layers.Dense(5, activation=None)
+    layer.build((None, 3))
+    return layer
+
+
+def test_keras_dense_gives_the_torch_linear_function():
+    t = torch_mlp()[0]
+    dense = keras_dense()
+    kernel, bias = dense.trainable_variables
+    weights = read_torch(t)
+    kernel.assign(torch_to_keras("weight", weights["weight"]))
+    bias.assign(torch_to_keras("bias", weights["bias"]))
+    assert tuple(kernel.shape) == (3, 5)
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    out_k = dense(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(out_k, t(torch.from_numpy(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(keras_to_torch("0.weight", kernel.value), weights["weight"])
+    np.testing.assert_array_equal(keras_to_torch("0.bias", bias.value), weights["bias"])
+
+
+def test_keras_conversions_round_trip_and_copy():
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    back = keras_to_torch("hidden.weight", torch_to_keras("hidden.weight", w))
+    np.testing.assert_array_equal(back, w)
+    b = np.ones(3, dtype=np.float32)
+    copied = keras_to_torch("hidden.bias", b)
+    copied[:] = 5.0
+    assert b[0] == 1.0
+    grad = torch.ones(3, 2, requires_grad=True) * 2.0  # a tensor that still tracks gradients
+    assert keras_to_torch("0.weight", grad).shape == (2, 3)
+
+
+def test_keras_conversions_refuse_bad_input():
+    with pytest.raises(ValueError, match=r"array for '0.weight' must be 2-D; got shape \(3,\)"):
+        torch_to_keras("0.weight", np.zeros(3))
+    with pytest.raises(ValueError, match=r"value for '0.bias' must be 1-D"):
+        keras_to_torch("0.bias", np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="name must end in 'weight' or 'bias'"):
+        torch_to_keras("0.gamma", np.zeros(3))
+    with pytest.raises(TypeError, match="name must be the PyTorch name"):
+        torch_to_keras(0, np.zeros(3))

@@ -4,33 +4,58 @@ import numpy as np
 import pytest
 
 from decaylab.notebook import setup_notebook
-from decaylab.rosetta import ROWS, candidates, exclusion_recipe, identify, run_row
+from decaylab.rosetta import (
+    CANDIDATE_LABELS,
+    DECOUPLED_C,
+    EXCLUSION_KEYS,
+    L1_C,
+    L1_C_L2_TWO_C,
+    L2_C,
+    L2_TWO_C,
+    NOTHING,
+    ROWS,
+    IdentificationFailed,
+    candidates,
+    exclusion_recipe,
+    identify,
+    initial_weights,
+    one_batch,
+    run_row,
+)
 
 setup_notebook()
 
 EXPECTED = {
     # row: (what the weights get, what the biases get)
-    "torch-sgd": ("L2, adds c·w", "L2, adds c·w"),
-    "torch-adam": ("L2, adds c·w", "L2, adds c·w"),
-    "torch-adamw": ("decoupled, w·(1 − lr·c)", "decoupled, w·(1 − lr·c)"),
-    "torch-penalty-l2": ("L2, adds c·w", "L2, adds c·w"),
-    "torch-penalty-l1": ("L1, adds c·sign(w)", "L1, adds c·sign(w)"),
-    "paddle-l2decay": ("L2, adds c·w", "L2, adds c·w"),
-    "paddle-l1decay": ("L1, adds c·sign(w)", "L1, adds c·sign(w)"),
-    "paddle-float": ("L2, adds c·w", "L2, adds c·w"),
-    "paddle-paramattr": ("L2, adds c·w", "nothing"),
-    "paddle-adamw": ("decoupled, w·(1 − lr·c)", "decoupled, w·(1 − lr·c)"),
-    "keras-l2": ("L2, adds 2c·w", "nothing"),
-    "keras-l1": ("L1, adds c·sign(w)", "nothing"),
-    "keras-l1l2": ("L1 + L2, adds c·sign(w) + 2c·w", "nothing"),
-    "keras-sgd": ("decoupled, w·(1 − lr·c)", "decoupled, w·(1 − lr·c)"),
-    "keras-adam": ("decoupled, w·(1 − lr·c)", "decoupled, w·(1 − lr·c)"),
-    "keras-adamw": ("decoupled, w·(1 − lr·c)", "decoupled, w·(1 − lr·c)"),
+    "torch-sgd": (L2_C, L2_C),
+    "torch-adam": (L2_C, L2_C),
+    "torch-adamw": (DECOUPLED_C, DECOUPLED_C),
+    "torch-penalty-l2": (L2_C, L2_C),
+    "torch-penalty-l1": (L1_C, L1_C),
+    "paddle-l2decay": (L2_C, L2_C),
+    "paddle-l1decay": (L1_C, L1_C),
+    "paddle-float": (L2_C, L2_C),
+    "paddle-paramattr": (L2_C, NOTHING),
+    "paddle-adamw": (DECOUPLED_C, DECOUPLED_C),
+    "keras-l2": (L2_TWO_C, NOTHING),
+    "keras-l1": (L1_C, NOTHING),
+    "keras-l1l2": (L1_C_L2_TWO_C, NOTHING),
+    "keras-sgd": (DECOUPLED_C, DECOUPLED_C),
+    "keras-adam": (DECOUPLED_C, DECOUPLED_C),
+    "keras-adamw": (DECOUPLED_C, DECOUPLED_C),
 }
+#: The one row where coupled L2 goes through Adam: its step is set by lr, not by c.
+ADAM_COUPLED = "torch-adam"
 
 
 def test_every_row_has_an_expectation():
     assert set(EXPECTED) == set(ROWS)
+
+
+def test_candidate_labels_are_the_named_constants():
+    assert tuple(candidates(0.05)) == CANDIDATE_LABELS
+    assert len(set(CANDIDATE_LABELS)) == len(CANDIDATE_LABELS)
+    assert candidates(0.05)[L2_TWO_C] == {"l2": pytest.approx(0.1)}
 
 
 @pytest.mark.parametrize("row_id", list(ROWS))
@@ -41,13 +66,23 @@ def test_row_is_identified(row_id):
     assert found == {"0.weight": weights, "0.bias": biases, "2.weight": weights, "2.bias": biases}
 
 
-@pytest.mark.parametrize("row_id", list(ROWS))
-def test_decay_scales_with_the_learning_rate(row_id):
-    shrink = {}
-    for lr in (0.01, 0.02):
-        traj, _ = run_row(row_id, lr=lr, steps=1, zero_data=True)
-        shrink[lr] = np.abs(traj["0.weight"][1] - traj["0.weight"][0]).sum()
-    assert shrink[0.02] / shrink[0.01] == pytest.approx(2.0, rel=1e-3)
+def decay_only_step(row_id, *, lr, coeff):
+    traj, _ = run_row(row_id, lr=lr, coeff=coeff, steps=1, zero_data=True)
+    return np.abs(traj["0.weight"][1] - traj["0.weight"][0]).sum()
+
+
+@pytest.mark.parametrize("row_id", [r for r in ROWS if r != ADAM_COUPLED])
+def test_decay_scales_with_the_learning_rate_and_the_coefficient(row_id):
+    base = decay_only_step(row_id, lr=0.01, coeff=0.05)
+    assert decay_only_step(row_id, lr=0.02, coeff=0.05) / base == pytest.approx(2.0, rel=1e-3)
+    assert decay_only_step(row_id, lr=0.01, coeff=0.1) / base == pytest.approx(2.0, rel=1e-3)
+
+
+def test_adam_with_coupled_l2_steps_by_lr_whatever_the_coefficient():
+    # Adam divides the gradient c*w by its own size: the first step is lr*sign(w) for any c.
+    base = decay_only_step(ADAM_COUPLED, lr=0.01, coeff=0.05)
+    assert decay_only_step(ADAM_COUPLED, lr=0.01, coeff=0.1) / base == pytest.approx(1.0, rel=1e-4)
+    assert base == pytest.approx(0.01 * initial_weights()["0.weight"].size, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -71,9 +106,24 @@ def test_conversions_give_the_same_update_on_the_weights(row_a, coeff_a, row_b, 
     assert absolute(row_a, coeff_a) == pytest.approx(absolute(row_b, coeff_b))
 
 
+def test_identify_fails_loudly_when_nothing_replays_the_trajectory():
+    traj, grads = run_row("torch-sgd")
+    traj["0.weight"][2] = traj["0.weight"][2] + 1e-3  # no optimizer takes this step
+    with pytest.raises(IdentificationFailed, match=r"torch-sgd, 0.weight: no candidate replays"):
+        identify("torch-sgd", traj, grads)
+
+
+def test_identify_fails_loudly_when_two_candidates_fit():
+    # With c = 0 every candidate is "no decay": the identification is ambiguous.
+    traj, grads = run_row("torch-sgd", coeff=0.0)
+    with pytest.raises(IdentificationFailed, match="ambiguous between"):
+        identify("torch-sgd", traj, grads, coeff=0.0)
+
+
 @pytest.mark.parametrize("framework", ["PyTorch", "Paddle", "Keras 3"])
 def test_exclusion_recipe_decays_weights_only(framework):
     ratios = exclusion_recipe(framework)
+    assert tuple(ratios) == EXCLUSION_KEYS
     assert ratios["linear1.weight"] == pytest.approx(0.99**3, abs=1e-6)
     assert ratios["linear2.weight"] == pytest.approx(0.99**3, abs=1e-6)
     for key in ("linear1.bias", "norm.weight", "norm.bias", "linear2.bias"):
@@ -82,12 +132,38 @@ def test_exclusion_recipe_decays_weights_only(framework):
     assert all(v == pytest.approx(0.99**3, abs=1e-6) for v in everything.values())
 
 
+def test_numpy_scalars_are_accepted():
+    traj, _ = run_row("torch-sgd", lr=np.float32(0.1), coeff=np.float64(0.05), steps=np.int64(1))
+    assert len(traj["0.weight"]) == 2
+    assert initial_weights(np.int64(0))["0.bias"].shape == (8,)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="row_id must be one of 'torch-sgd'"):
         run_row("torch-rmsprop")
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
+    with pytest.raises(ValueError, match="row_id must be one of 'torch-sgd'"):
+        identify("torch-rmsprop", {}, {})
+    with pytest.raises(ValueError, match="steps must be >= 1"):
         run_row("torch-sgd", steps=0)
+    with pytest.raises(TypeError, match="steps must be a whole number"):
+        run_row("torch-sgd", steps=1.5)
     with pytest.raises(ValueError, match="coeff must be >= 0"):
         run_row("torch-sgd", coeff=-1.0)
+    with pytest.raises(TypeError, match="zero_data must be True or False"):
+        run_row("torch-sgd", zero_data=1)
+    with pytest.raises(ValueError, match=r"weights\['0.weight'\] must have shape \(8, 4\)"):
+        run_row("torch-sgd", weights={**initial_weights(), "0.weight": np.zeros((4, 8))})
+    with pytest.raises(ValueError, match=r"weights must have the keys .* missing \['2.bias'\]"):
+        run_row("torch-sgd", weights={k: v for k, v in initial_weights().items() if k != "2.bias"})
+    with pytest.raises(ValueError, match=r"batch\[1\] must hold 16 integer labels in 0..2"):
+        run_row("torch-sgd", batch=(one_batch()[0], np.full(16, 5)))
+    with pytest.raises(TypeError, match="trajectories must be a dict"):
+        identify("torch-sgd", [1, 2], {})
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        initial_weights(0.5)
     with pytest.raises(ValueError, match="framework must be one of 'PyTorch', 'Paddle', 'Keras 3'"):
         exclusion_recipe("jax")
+    with pytest.raises(TypeError, match="exclude must be True or False"):
+        exclusion_recipe("PyTorch", exclude="no")
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        exclusion_recipe("PyTorch", steps=0)

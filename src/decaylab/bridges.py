@@ -1,4 +1,4 @@
-"""Put the same weights into a PyTorch module and a PaddlePaddle layer, and read them back.
+"""Put the same weights into a PyTorch module, a PaddlePaddle layer or a Keras layer, and read them back.
 
 Weights travel as a dict ``{parameter name: NumPy array}`` in **PyTorch's layout**, the
 book's neutral format. The names are the ones ``state_dict()`` uses in both
@@ -9,9 +9,17 @@ architecture. The one layout difference that matters for the book's models:
 * ``paddle.nn.Linear.weight`` has shape ``[in_features, out_features]``.
 
 The Paddle functions transpose the weights of every ``paddle.nn.Linear`` on the way
-in and out; convolution kernels (``[out, in, kh, kw]`` in both) and biases are copied
-as they are. Neither framework is imported by this module: the functions take the
-module or layer you already built.
+in and out (:func:`read_paddle_grads` does the same for the gradients); convolution
+kernels (``[out, in, kh, kw]`` in both) and biases are copied as they are.
+
+Keras 3's ``Dense`` kernel is ``[in_features, out_features]`` too. Keras names its
+variables ``kernel`` and ``bias`` rather than by module path, so its two functions
+convert one parameter at a time, given the PyTorch name it stands for:
+:func:`torch_to_keras` on the way in, :func:`keras_to_torch` on the way out (for a
+variable's value or its gradient).
+
+No framework is imported by this module: the functions take the module, layer or
+tensor you already have.
 """
 
 from __future__ import annotations
@@ -21,10 +29,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _checks
+
 __all__ = [
+    "keras_to_torch",
     "paddle_linear_weight_names",
     "read_paddle",
+    "read_paddle_grads",
     "read_torch",
+    "torch_to_keras",
     "write_paddle",
     "write_torch",
 ]
@@ -119,6 +132,60 @@ def read_paddle(layer) -> dict[str, np.ndarray]:
         arr = np.array(p.numpy(), copy=True)
         out[name] = arr.T.copy() if name in linear else arr
     return out
+
+
+def read_paddle_grads(layer) -> dict[str, np.ndarray]:
+    """Return a copy of the gradient (``.grad``) of every parameter of a Paddle layer, in PyTorch's layout.
+
+    Raises ``ValueError`` naming the parameters that have no gradient (``backward()``
+    was not called, or the parameter does not take part in the loss).
+    """
+    _require(layer, "paddle", "layer")
+    params = dict(layer.named_parameters())
+    missing = sorted(name for name, p in params.items() if p.grad is None)
+    if missing:
+        raise ValueError(f"layer has parameters with no gradient: {missing}; call loss.backward() first")
+    linear = paddle_linear_weight_names(layer)
+    out = {}
+    for name, p in params.items():
+        arr = np.array(p.grad.numpy(), copy=True)
+        out[name] = arr.T.copy() if name in linear else arr
+    return out
+
+
+def _dense_parameter(name, value, what: str) -> tuple[str, np.ndarray]:
+    name = _checks.text("name", name, what="the PyTorch name of a Linear parameter, e.g. '0.weight'")
+    if hasattr(value, "detach"):  # a torch tensor (Keras 3 on its PyTorch backend)
+        value = value.detach().cpu().numpy()
+    arr = np.array(value, copy=True)
+    kind = "weight" if name == "weight" or name.endswith(".weight") else "bias"
+    if kind == "bias" and not (name == "bias" or name.endswith(".bias")):
+        raise ValueError(f"name must end in 'weight' or 'bias' (a Linear parameter); got {name!r}")
+    expected = 2 if kind == "weight" else 1
+    if arr.ndim != expected:
+        raise ValueError(f"{what} for {name!r} must be {expected}-D; got shape {arr.shape}")
+    return kind, arr
+
+
+def torch_to_keras(name: str, array) -> np.ndarray:
+    """The PyTorch ``Linear`` parameter ``name`` as a Keras ``Dense`` layer stores it.
+
+    A weight (``name`` ends in ``weight``, ``[out, in]``) becomes a kernel ``[in, out]``;
+    a bias is copied. Assign the result with ``variable.assign(...)``.
+    """
+    kind, arr = _dense_parameter(name, array, "array")
+    return np.ascontiguousarray(arr.T) if kind == "weight" else arr
+
+
+def keras_to_torch(name: str, value) -> np.ndarray:
+    """A copy of a Keras ``Dense`` variable's value (or gradient) as the PyTorch ``Linear`` parameter ``name``.
+
+    ``value`` is a NumPy array or a torch tensor (what ``variable.value`` is on Keras's
+    PyTorch backend). A kernel ``[in, out]`` (``name`` ends in ``weight``) becomes
+    ``[out, in]``; a bias is copied.
+    """
+    kind, arr = _dense_parameter(name, value, "value")
+    return np.ascontiguousarray(arr.T) if kind == "weight" else arr
 
 
 def write_paddle(layer, weights: Mapping) -> None:

@@ -7,25 +7,46 @@ steps on one batch with cross-entropy, and records every parameter's trajectory 
 its *data* gradients (the gradient of the loss without any penalty). :func:`identify`
 then asks which configuration of the NumPy reference (:mod:`decaylab.reference`)
 reproduces each trajectory: that, and nothing typed by hand, is what the rosetta
-chapter's table reports.
+chapter's tables report. The names of those configurations (:data:`L2_C`,
+:data:`DECOUPLED_C`, ...) are constants, shared by :func:`candidates`, the tests and the
+chapter.
 
-Weights travel in PyTorch's layout (``"0.weight"`` is ``[8, 4]``), see
-:mod:`decaylab.bridges`. Keras ``Dense`` kernels are ``[in, out]`` like Paddle's.
+:func:`exclusion_recipe` runs each framework's own way to decay the weights but not the
+biases and normalization parameters.
+
+Weights travel in PyTorch's layout (``"0.weight"`` is ``[8, 4]``); the conversions to
+Paddle's ``Linear`` and Keras's ``Dense`` (both ``[in, out]``) are in
+:mod:`decaylab.bridges`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _checks
+from .bridges import keras_to_torch, read_paddle, read_paddle_grads, torch_to_keras, write_paddle
 from .reference import replay_error
 
 __all__ = [
+    "CANDIDATE_LABELS",
+    "DECOUPLED_C",
+    "EXCLUSION_KEYS",
+    "FRAMEWORKS",
+    "L1_C",
+    "L1_C_L2_TWO_C",
+    "L2_C",
+    "L2_HALF_C",
+    "L2_TWO_C",
+    "NAMES",
+    "NOTHING",
     "ROWS",
+    "IdentificationFailed",
     "Row",
+    "candidates",
     "exclusion_recipe",
     "identify",
     "initial_weights",
@@ -34,18 +55,47 @@ __all__ = [
 ]
 
 FRAMEWORKS = ("PyTorch", "Paddle", "Keras 3")
+#: The parameters of the 4-8-3 network, by their PyTorch names.
 NAMES = ("0.weight", "0.bias", "2.weight", "2.bias")
+_SHAPES = {"0.weight": (8, 4), "0.bias": (8,), "2.weight": (3, 8), "2.bias": (3,)}
+
+# -- the names of the reference configurations a row can be identified as ---------------------------
+#: No regularization reaches the parameter.
+NOTHING = "nothing"
+#: Coupled L2 adding ``c/2·w`` to the gradient (penalty ``c/4·Σw²``).
+L2_HALF_C = "L2, adds c/2·w"
+#: Coupled L2 adding ``c·w`` to the gradient (penalty ``c/2·Σw²``: PyTorch's, Paddle's convention).
+L2_C = "L2, adds c·w"
+#: Coupled L2 adding ``2c·w`` to the gradient (penalty ``c·Σw²``: Keras's ``l2(c)``).
+L2_TWO_C = "L2, adds 2c·w"
+#: Coupled L1 adding ``c·sign(w)`` to the gradient (penalty ``c·Σ|w|``).
+L1_C = "L1, adds c·sign(w)"
+#: Keras's ``l1_l2(l1=c, l2=c)``: ``c·sign(w) + 2c·w``.
+L1_C_L2_TWO_C = "L1 + L2, adds c·sign(w) + 2c·w"
+#: Decoupled decay: the weights are multiplied by ``1 − lr·c`` outside the gradient.
+DECOUPLED_C = "decoupled, w·(1 − lr·c)"
+#: Every label, in the order :func:`candidates` lists them.
+CANDIDATE_LABELS = (NOTHING, L2_HALF_C, L2_C, L2_TWO_C, L1_C, L1_C_L2_TWO_C, DECOUPLED_C)
+
+#: Replay error below which a candidate explains a trajectory (float32 rounding level) ...
+MATCH_TOLERANCE = 2e-6
+#: ... and above which every other candidate must stay, or the identification is ambiguous.
+RUNNER_UP_GAP = 1e-4
 
 
 @dataclass(frozen=True)
 class Row:
-    """One way to ask for regularization. ``request`` is the code as a user writes it."""
+    """One way to ask for regularization.
+
+    ``request`` is the code as a user writes it (Keras's ``l1``, ``l2`` and ``l1_l2`` are
+    ``keras.regularizers``' functions); ``optimizer`` is the reference optimizer that
+    matches it: ``"momentum"`` (SGD with momentum 0.9) or ``"adam"``.
+    """
 
     id: str
     framework: str
     request: str
-    optimizer: str  # reference optimizer: "momentum" (SGD with momentum 0.9) or "adam"
-    exclude_recipe: str
+    optimizer: str
 
     @property
     def reference(self) -> dict:
@@ -58,82 +108,49 @@ class Row:
         return cfg
 
 
-_TORCH_EXCLUDE = "parameter groups: `[{'params': weights, 'weight_decay': c}, {'params': biases_and_norms, 'weight_decay': 0}]`"
-_PADDLE_EXCLUDE = "`ParamAttr(regularizer=...)` on weights only, or parameter groups"
-_PADDLE_ADAMW_EXCLUDE = "`apply_decay_param_fun=lambda name: name in decayed_names`"
-_KERAS_REG_EXCLUDE = "already excluded: set `kernel_regularizer` only (not `bias_regularizer`)"
-_KERAS_OPT_EXCLUDE = "`optimizer.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta'])`"
-
 ROWS: dict[str, Row] = {
     r.id: r
     for r in [
-        Row("torch-sgd", "PyTorch", "SGD(momentum=0.9, weight_decay=c)", "momentum", _TORCH_EXCLUDE),
-        Row("torch-adam", "PyTorch", "Adam(weight_decay=c)", "adam", _TORCH_EXCLUDE),
-        Row("torch-adamw", "PyTorch", "AdamW(weight_decay=c)", "adam", _TORCH_EXCLUDE),
-        Row(
-            "torch-penalty-l2",
-            "PyTorch",
-            "loss + c/2 * sum((p**2).sum() for p in params)",
-            "momentum",
-            "sum over the weights only",
-        ),
-        Row(
-            "torch-penalty-l1",
-            "PyTorch",
-            "loss + c * sum(p.abs().sum() for p in params)",
-            "momentum",
-            "sum over the weights only",
-        ),
-        Row("paddle-l2decay", "Paddle", "Momentum(weight_decay=L2Decay(c))", "momentum", _PADDLE_EXCLUDE),
-        Row("paddle-l1decay", "Paddle", "Momentum(weight_decay=L1Decay(c))", "momentum", _PADDLE_EXCLUDE),
-        Row("paddle-float", "Paddle", "Momentum(weight_decay=c)", "momentum", _PADDLE_EXCLUDE),
+        Row("torch-sgd", "PyTorch", "SGD(params, lr, momentum=0.9, weight_decay=c)", "momentum"),
+        Row("torch-adam", "PyTorch", "Adam(params, lr, weight_decay=c)", "adam"),
+        Row("torch-adamw", "PyTorch", "AdamW(params, lr, weight_decay=c)", "adam"),
+        Row("torch-penalty-l2", "PyTorch", "loss + c/2 * sum((p**2).sum() for p in params)", "momentum"),
+        Row("torch-penalty-l1", "PyTorch", "loss + c * sum(p.abs().sum() for p in params)", "momentum"),
+        Row("paddle-l2decay", "Paddle", "Momentum(lr, weight_decay=L2Decay(c))", "momentum"),
+        Row("paddle-l1decay", "Paddle", "Momentum(lr, weight_decay=L1Decay(c))", "momentum"),
+        Row("paddle-float", "Paddle", "Momentum(lr, weight_decay=c)", "momentum"),
         Row(
             "paddle-paramattr",
             "Paddle",
-            "Linear(weight_attr=ParamAttr(regularizer=L2Decay(c)))",
+            "attr = ParamAttr(regularizer=L2Decay(c)); Linear(4, 8, weight_attr=attr)",
             "momentum",
-            "already excluded: set it on weights only",
         ),
-        Row("paddle-adamw", "Paddle", "AdamW(weight_decay=c)", "adam", _PADDLE_ADAMW_EXCLUDE),
-        Row(
-            "keras-l2",
-            "Keras 3",
-            "Dense(kernel_regularizer=regularizers.l2(c))",
-            "momentum",
-            _KERAS_REG_EXCLUDE,
-        ),
-        Row(
-            "keras-l1",
-            "Keras 3",
-            "Dense(kernel_regularizer=regularizers.l1(c))",
-            "momentum",
-            _KERAS_REG_EXCLUDE,
-        ),
-        Row(
-            "keras-l1l2",
-            "Keras 3",
-            "Dense(kernel_regularizer=regularizers.l1_l2(l1=c, l2=c))",
-            "momentum",
-            _KERAS_REG_EXCLUDE,
-        ),
-        Row("keras-sgd", "Keras 3", "SGD(momentum=0.9, weight_decay=c)", "momentum", _KERAS_OPT_EXCLUDE),
-        Row("keras-adam", "Keras 3", "Adam(weight_decay=c)", "adam", _KERAS_OPT_EXCLUDE),
-        Row("keras-adamw", "Keras 3", "AdamW(weight_decay=c)", "adam", _KERAS_OPT_EXCLUDE),
+        Row("paddle-adamw", "Paddle", "AdamW(lr, weight_decay=c)", "adam"),
+        Row("keras-l2", "Keras 3", "Dense(n, kernel_regularizer=l2(c))", "momentum"),
+        Row("keras-l1", "Keras 3", "Dense(n, kernel_regularizer=l1(c))", "momentum"),
+        Row("keras-l1l2", "Keras 3", "Dense(n, kernel_regularizer=l1_l2(l1=c, l2=c))", "momentum"),
+        Row("keras-sgd", "Keras 3", "SGD(lr, momentum=0.9, weight_decay=c)", "momentum"),
+        Row("keras-adam", "Keras 3", "Adam(lr, weight_decay=c)", "adam"),
+        Row("keras-adamw", "Keras 3", "AdamW(lr, weight_decay=c)", "adam"),
     ]
 }
 
 
+class IdentificationFailed(AssertionError):
+    """No reference configuration replays a trajectory, or more than one does."""
+
+
 def initial_weights(seed: int = 0) -> dict[str, np.ndarray]:
     """Initial weights of the 4-8-3 network, in PyTorch's layout, drawn with NumPy."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = _checks.integer("seed", seed, low=0)
     rng = np.random.default_rng(seed)
-    shapes = {"0.weight": (8, 4), "0.bias": (8,), "2.weight": (3, 8), "2.bias": (3,)}
-    return {n: rng.uniform(-0.5, 0.5, size=s).astype(np.float32) for n, s in shapes.items()}
+    return {n: rng.uniform(-0.5, 0.5, size=s).astype(np.float32) for n, s in _SHAPES.items()}
 
 
 def one_batch(seed: int = 1, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """One batch ``(x [n, 4] float32, y [n] int64 in 0..2)``."""
+    seed = _checks.integer("seed", seed, low=0)
+    n = _checks.integer("n", n, low=1)
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, size=n).astype(np.int64)
 
@@ -151,6 +168,10 @@ def _keras():
             f"Keras was already imported with the {keras.backend.backend()!r} backend; set KERAS_BACKEND=torch first"
         )
     return keras
+
+
+def _row(row_id) -> Row:
+    return ROWS[_checks.one_of("row_id", row_id, ROWS)]
 
 
 # -- running one row ---------------------------------------------------------------------------------
@@ -196,8 +217,6 @@ def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
     import paddle
     from paddle.regularizer import L1Decay, L2Decay
 
-    from .bridges import write_paddle
-
     attr = paddle.ParamAttr(regularizer=L2Decay(coeff)) if row.id == "paddle-paramattr" else None
     net = paddle.nn.Sequential(
         paddle.nn.Linear(4, 8, weight_attr=attr), paddle.nn.Tanh(), paddle.nn.Linear(8, 3, weight_attr=attr)
@@ -215,23 +234,19 @@ def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
         opt = paddle.optimizer.Momentum(
             lr, momentum=0.9, parameters=net.parameters(), weight_decay=wd[row.id]
         )
-    params = dict(net.named_parameters())
     xp, yp = paddle.to_tensor(x), paddle.to_tensor(y)
-
-    def torch_layout(n, arr):
-        return arr.T.copy() if n.endswith("weight") else arr.copy()
-
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
     for _ in range(steps):
         loss = paddle.nn.functional.cross_entropy(net(xp), yp) * (0.0 if zero_data else 1.0)
         loss.backward()
-        for n, p in params.items():  # Paddle adds its regularizers inside step(): .grad is the data gradient
-            grads[n].append(torch_layout(n, p.grad.numpy()))
+        # Paddle adds its regularizers inside step(): .grad is the data gradient.
+        for n, g in read_paddle_grads(net).items():
+            grads[n].append(g)
         opt.step()
         opt.clear_grad()
-        for n, p in params.items():
-            traj[n].append(torch_layout(n, p.numpy()))
+        for n, w in read_paddle(net).items():
+            traj[n].append(w)
     return traj, grads
 
 
@@ -251,9 +266,9 @@ def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
             keras.layers.Dense(3, kernel_regularizer=reg()),
         ]
     )
-    kvars = model.trainable_variables  # kernel0, bias0, kernel1, bias1
+    kvars = model.trainable_variables  # kernel0, bias0, kernel1, bias1: the order of NAMES
     for v, n in zip(kvars, NAMES, strict=True):
-        v.assign(weights[n].T if n.endswith("weight") else weights[n])
+        v.assign(torch_to_keras(n, weights[n]))
     if row.id == "keras-adam":
         opt = keras.optimizers.Adam(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
     elif row.id == "keras-adamw":
@@ -264,11 +279,6 @@ def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
         opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     params = [v.value for v in kvars]
-
-    def torch_layout(n, t):
-        arr = t.detach().cpu().numpy()
-        return arr.T.copy() if n.endswith("weight") else arr.copy()
-
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
     for _ in range(steps):
@@ -278,9 +288,45 @@ def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
         total_grads = torch.autograd.grad(data_loss + penalty, params) if model.losses else data_grads
         opt.apply([g.detach() for g in total_grads], kvars)
         for n, v, g in zip(NAMES, kvars, data_grads, strict=True):
-            grads[n].append(torch_layout(n, g))
-            traj[n].append(torch_layout(n, v.value))
+            grads[n].append(keras_to_torch(n, g))
+            traj[n].append(keras_to_torch(n, v.value))
     return traj, grads
+
+
+_RUNNERS = {"PyTorch": _run_torch, "Paddle": _run_paddle, "Keras 3": _run_keras}
+
+
+def _by_name(name: str, value) -> Mapping:
+    """``value`` if it is a dict with (at least) the keys :data:`NAMES`, else raise naming ``name``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict keyed by {NAMES}; got {type(value).__name__}")
+    missing = [n for n in NAMES if n not in value]
+    if missing:
+        raise ValueError(f"{name} must have the keys {NAMES}; missing {missing}")
+    return value
+
+
+def _check_weights(weights) -> dict[str, np.ndarray]:
+    weights = _by_name("weights", weights)
+    out = {}
+    for n in NAMES:
+        arr = _checks.array(f"weights[{n!r}]", weights[n])
+        if arr.shape != _SHAPES[n]:
+            raise ValueError(f"weights[{n!r}] must have shape {_SHAPES[n]} (PyTorch layout); got {arr.shape}")
+        out[n] = arr.astype(np.float32)
+    return out
+
+
+def _check_batch(batch) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(batch, tuple | list) or len(batch) != 2:
+        raise TypeError(f"batch must be a pair (x, y); got {type(batch).__name__}")
+    x = _checks.array("batch[0]", batch[0]).astype(np.float32)
+    y = np.asarray(batch[1])
+    if x.ndim != 2 or x.shape[1] != 4:
+        raise ValueError(f"batch[0] must have shape [n, 4]; got {x.shape}")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or not np.isin(y, (0, 1, 2)).all():
+        raise ValueError(f"batch[1] must hold {x.shape[0]} integer labels in 0..2")
+    return x, y.astype(np.int64)
 
 
 def run_row(
@@ -300,140 +346,134 @@ def run_row(
     ``data_grads[n]`` the ``steps`` data gradients. ``zero_data=True`` multiplies the data
     loss by 0, so that only the regularization moves the weights.
     """
-    if row_id not in ROWS:
-        raise ValueError(f"row_id must be one of {', '.join(map(repr, ROWS))}; got {row_id!r}")
+    row = _row(row_id)
     lr = _checks.real("lr", lr, low=0.0, low_open=True)
     coeff = _checks.real("coeff", coeff, low=0.0)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}")
-    weights = (
-        initial_weights() if weights is None else {n: np.asarray(weights[n], dtype=np.float32) for n in NAMES}
-    )
-    x, y = (
-        one_batch() if batch is None else (np.asarray(batch[0], np.float32), np.asarray(batch[1], np.int64))
-    )
-    row = ROWS[row_id]
-    runner = {"PyTorch": _run_torch, "Paddle": _run_paddle, "Keras 3": _run_keras}[row.framework]
-    return runner(row, weights, x, y, lr, coeff, steps, bool(zero_data))
+    steps = _checks.integer("steps", steps, low=1)
+    zero_data = _checks.flag("zero_data", zero_data)
+    weights = initial_weights() if weights is None else _check_weights(weights)
+    x, y = one_batch() if batch is None else _check_batch(batch)
+    return _RUNNERS[row.framework](row, weights, x, y, lr, coeff, steps, zero_data)
 
 
 # -- identifying what a row does ----------------------------------------------------------------------
 
 
 def candidates(coeff: float) -> dict[str, dict]:
-    """The reference configurations a row is compared against, by name."""
-    c = coeff
+    """The reference configurations a row is compared against, by label (the constants above)."""
+    c = _checks.real("coeff", coeff, low=0.0)
     return {
-        "nothing": {"none": 0.0},
-        "L2, adds c/2·w": {"l2": c / 2},
-        "L2, adds c·w": {"l2": c},
-        "L2, adds 2c·w": {"l2": 2 * c},
-        "L1, adds c·sign(w)": {"l1": c},
-        "L1 + L2, adds c·sign(w) + 2c·w": {"l1": c, "l2": 2 * c},
-        "decoupled, w·(1 − lr·c)": {"decoupled": c},
+        NOTHING: {"none": 0.0},
+        L2_HALF_C: {"l2": c / 2},
+        L2_C: {"l2": c},
+        L2_TWO_C: {"l2": 2 * c},
+        L1_C: {"l1": c},
+        L1_C_L2_TWO_C: {"l1": c, "l2": 2 * c},
+        DECOUPLED_C: {"decoupled": c},
     }
 
 
 def identify(
     row_id: str, trajectories, data_grads, *, lr: float = 0.1, coeff: float = 0.05
 ) -> dict[str, str]:
-    """For each parameter, the one candidate configuration that replays its trajectory.
+    """For each parameter, the label of the one candidate configuration that replays its trajectory.
 
-    Raises ``AssertionError`` if no candidate reproduces a trajectory to 2e-6, or if a
-    second candidate also comes within 1e-4 (the identification would be ambiguous).
+    ``trajectories`` and ``data_grads`` are what :func:`run_row` returned, run with the
+    same ``lr`` and ``coeff``. Raises :class:`IdentificationFailed` if no candidate
+    reproduces a trajectory to ``MATCH_TOLERANCE`` (2e-6), or if a second candidate also
+    comes within ``RUNNER_UP_GAP`` (1e-4): the identification would be ambiguous.
     """
-    if row_id not in ROWS:
-        raise ValueError(f"row_id must be one of {', '.join(map(repr, ROWS))}; got {row_id!r}")
-    base = {**ROWS[row_id].reference, "lr": lr}
+    row = _row(row_id)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    coeff = _checks.real("coeff", coeff, low=0.0)
+    trajectories = _by_name("trajectories", trajectories)
+    data_grads = _by_name("data_grads", data_grads)
+    base = {**row.reference, "lr": lr}
     found = {}
     for n in NAMES:
         errors = {
-            name: replay_error(trajectories[n], data_grads[n], decay=decay, **base)
-            for name, decay in candidates(coeff).items()
+            label: replay_error(trajectories[n], data_grads[n], decay=decay, **base)
+            for label, decay in candidates(coeff).items()
         }
-        ranked = sorted(errors, key=errors.get)
-        best, second = ranked[0], ranked[1]
-        assert errors[best] < 2e-6, (
-            f"{row_id}, {n}: no candidate replays the trajectory (best {best}: {errors[best]:.1e})"
-        )
-        assert errors[second] > 1e-4, f"{row_id}, {n}: ambiguous between {best} and {second}"
+        best, second = sorted(errors, key=errors.get)[:2]
+        if not errors[best] < MATCH_TOLERANCE:
+            raise IdentificationFailed(
+                f"{row_id}, {n}: no candidate replays the trajectory to {MATCH_TOLERANCE:g} "
+                f"(best {best!r}: {errors[best]:.1e})"
+            )
+        if not errors[second] > RUNNER_UP_GAP:
+            raise IdentificationFailed(
+                f"{row_id}, {n}: ambiguous between {best!r} ({errors[best]:.1e}) and "
+                f"{second!r} ({errors[second]:.1e})"
+            )
         found[n] = best
     return found
 
 
 # -- the exclusion recipe -------------------------------------------------------------------------
 
+#: The parameters of the Linear → LayerNorm → Linear model of :func:`exclusion_recipe`, in order.
+EXCLUSION_KEYS = (
+    "linear1.weight",
+    "linear1.bias",
+    "norm.weight",
+    "norm.bias",
+    "linear2.weight",
+    "linear2.bias",
+)
 
-def exclusion_recipe(
-    framework: str, *, exclude: bool = True, lr: float = 0.1, coeff: float = 0.1, steps: int = 3
-) -> dict[str, float]:
-    """Decay weights but not biases or normalization parameters, with each framework's own tools.
 
-    Builds Linear(4, 8) → LayerNorm(8) → Linear(8, 3) in ``framework`` (biases and the
-    normalization parameters are moved off their initial 0 and 1 first), trains
-    ``steps`` steps of decoupled decay (AdamW) with a **zero data gradient**, so only the
-    decay can move a parameter, and returns ``{parameter: final / initial norm}``. With
-    the recipe, the two Linear weights shrink by ``(1 - lr*coeff)**steps`` and
-    everything else stays at 1. ``exclude=False`` runs the same optimizer without the
-    recipe (every parameter decayed), for contrast. Keys: ``"linear1.weight", "linear1.bias", "norm.weight",
-    "norm.bias", "linear2.weight", "linear2.bias"``.
-    """
-    _checks.one_of("framework", framework, FRAMEWORKS)
-    if not isinstance(exclude, bool):
-        raise TypeError(f"exclude must be True or False; got {exclude!r}")
-    lr = _checks.real("lr", lr, low=0.0, low_open=True)
-    coeff = _checks.real("coeff", coeff, low=0.0)
-    x, _ = one_batch()
-    keys = ["linear1.weight", "linear1.bias", "norm.weight", "norm.bias", "linear2.weight", "linear2.bias"]
-    if framework == "PyTorch":
-        import torch
+def _exclusion_torch(x, exclude, lr, coeff, steps):
+    import torch
 
-        torch.manual_seed(0)
-        layers = [torch.nn.Linear(4, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 3)]
-        params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of `keys`
-        with torch.no_grad():  # non-trivial values for the parameters that start at 0 or 1
-            for p in params[1:4] + params[5:]:
-                p.add_(0.5)
-        decay = [layers[0].weight, layers[2].weight] if exclude else params
-        rest = [p for p in params if all(p is not q for q in decay)]
-        groups = [{"params": decay, "weight_decay": coeff}] + (
-            [{"params": rest, "weight_decay": 0.0}] if rest else []
-        )
-        opt = torch.optim.AdamW(groups, lr=lr)
-        start = [p.detach().clone() for p in params]
-        xt = torch.from_numpy(x)
-        for _ in range(steps):
-            out = layers[2](layers[1](layers[0](xt)))
-            opt.zero_grad()
-            (0.0 * out.sum()).backward()
-            opt.step()
-        return {k: float(p.detach().norm() / s.norm()) for k, p, s in zip(keys, params, start, strict=True)}
-    if framework == "Paddle":
-        import paddle
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(4, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 3)]
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of EXCLUSION_KEYS
+    with torch.no_grad():  # non-trivial values for the parameters that start at 0 or 1
+        for p in params[1:4] + params[5:]:
+            p.add_(0.5)
+    decay = [layers[0].weight, layers[2].weight] if exclude else params
+    rest = [p for p in params if all(p is not q for q in decay)]
+    groups = [{"params": decay, "weight_decay": coeff}] + (
+        [{"params": rest, "weight_decay": 0.0}] if rest else []
+    )
+    opt = torch.optim.AdamW(groups, lr=lr)
+    start = [p.detach().clone() for p in params]
+    xt = torch.from_numpy(x)
+    for _ in range(steps):
+        out = layers[2](layers[1](layers[0](xt)))
+        opt.zero_grad()
+        (0.0 * out.sum()).backward()
+        opt.step()
+    return [float(p.detach().norm() / s.norm()) for p, s in zip(params, start, strict=True)]
 
-        paddle.seed(0)
-        layers = [paddle.nn.Linear(4, 8), paddle.nn.LayerNorm(8), paddle.nn.Linear(8, 3)]
-        params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of `keys`
-        for p in params[1:4] + params[5:]:  # non-trivial values for the parameters that start at 0 or 1
-            p.set_value(p.numpy() + 0.5)
-        decayed_names = {layers[0].weight.name, layers[2].weight.name}
-        opt = paddle.optimizer.AdamW(
-            lr,
-            parameters=params,
-            weight_decay=coeff,
-            apply_decay_param_fun=(lambda name: name in decayed_names) if exclude else None,
-        )
-        start = [p.numpy().copy() for p in params]
-        xp = paddle.to_tensor(x)
-        for _ in range(steps):
-            out = layers[2](layers[1](layers[0](xp)))
-            (0.0 * out.sum()).backward()
-            opt.step()
-            opt.clear_grad()
-        return {
-            k: float(np.linalg.norm(p.numpy()) / np.linalg.norm(s))
-            for k, p, s in zip(keys, params, start, strict=True)
-        }
+
+def _exclusion_paddle(x, exclude, lr, coeff, steps):
+    import paddle
+
+    paddle.seed(0)
+    layers = [paddle.nn.Linear(4, 8), paddle.nn.LayerNorm(8), paddle.nn.Linear(8, 3)]
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of EXCLUSION_KEYS
+    for p in params[1:4] + params[5:]:  # non-trivial values for the parameters that start at 0 or 1
+        p.set_value(p.numpy() + 0.5)
+    decayed_names = {layers[0].weight.name, layers[2].weight.name}
+    opt = paddle.optimizer.AdamW(
+        lr,
+        parameters=params,
+        weight_decay=coeff,
+        apply_decay_param_fun=(lambda name: name in decayed_names) if exclude else None,
+    )
+    start = [p.numpy().copy() for p in params]
+    xp = paddle.to_tensor(x)
+    for _ in range(steps):
+        out = layers[2](layers[1](layers[0](xp)))
+        (0.0 * out.sum()).backward()
+        opt.step()
+        opt.clear_grad()
+    return [float(np.linalg.norm(p.numpy()) / np.linalg.norm(s)) for p, s in zip(params, start, strict=True)]
+
+
+def _exclusion_keras(x, exclude, lr, coeff, steps):
     keras = _keras()
     import torch
 
@@ -454,4 +494,32 @@ def exclusion_recipe(
         grads = torch.autograd.grad(0.0 * out.sum(), [v.value for v in kvars], allow_unused=True)
         grads = [torch.zeros_like(v.value) if g is None else g for v, g in zip(kvars, grads, strict=True)]
         opt.apply(grads, kvars)
-    return {k: float(v.value.detach().norm() / s.norm()) for k, v, s in zip(keys, kvars, start, strict=True)}
+    return [float(v.value.detach().norm() / s.norm()) for v, s in zip(kvars, start, strict=True)]
+
+
+_EXCLUSIONS = {"PyTorch": _exclusion_torch, "Paddle": _exclusion_paddle, "Keras 3": _exclusion_keras}
+
+
+def exclusion_recipe(
+    framework: str, *, exclude: bool = True, lr: float = 0.1, coeff: float = 0.1, steps: int = 3
+) -> dict[str, float]:
+    """Decay weights but not biases or normalization parameters, with each framework's own tools.
+
+    Builds Linear(4, 8) → LayerNorm(8) → Linear(8, 3) in ``framework`` (biases and the
+    normalization parameters are moved off their initial 0 and 1 first), trains
+    ``steps`` steps of decoupled decay (AdamW) with a **zero data gradient**, so only the
+    decay can move a parameter, and returns ``{parameter: final / initial norm}``. With
+    the recipe (PyTorch: parameter groups; Paddle: ``apply_decay_param_fun``; Keras:
+    ``exclude_from_weight_decay``), the two Linear weights shrink by
+    ``(1 - lr*coeff)**steps`` and everything else stays at 1. ``exclude=False`` runs the
+    same optimizer without the recipe (every parameter decayed), for contrast. Keys:
+    :data:`EXCLUSION_KEYS`.
+    """
+    framework = _checks.one_of("framework", framework, FRAMEWORKS)
+    exclude = _checks.flag("exclude", exclude)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    coeff = _checks.real("coeff", coeff, low=0.0)
+    steps = _checks.integer("steps", steps, low=1)
+    x, _ = one_batch()
+    ratios = _EXCLUSIONS[framework](x, exclude, lr, coeff, steps)
+    return dict(zip(EXCLUSION_KEYS, ratios, strict=True))

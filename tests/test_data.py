@@ -1,10 +1,16 @@
-"""The book's data sets: the post's toy line and the bundled digits."""
+"""The book's data sets: the post's toy line, the bundled digits, MNIST-1D generated locally."""
+
+import hashlib
+import random
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from decaylab.data import digits_split, toy_line
+from decaylab.data import digits_split, mnist1d, toy_line
 
 
 def test_toy_line_follows_the_posts_recipe():
@@ -39,13 +45,86 @@ def test_digits_split_is_a_disjoint_scaled_partition():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: toy_line(n=1), "n must be an integer >= 2"),
+        (lambda: toy_line(n=1), "n must be >= 2"),
         (lambda: toy_line(x_range=(1, -1)), "x_range must have low < high"),
         (lambda: toy_line(train_noise=-0.1), "train_noise must be >= 0"),
-        (lambda: digits_split(n_train=0), "n_train must be a positive integer"),
+        (lambda: digits_split(n_train=0), "n_train must be >= 1"),
+        (lambda: mnist1d(n_train=105, n_test=100), "n_train \\+ n_test must be a multiple of 10"),
+        (lambda: mnist1d(n_train=0), "n_train must be >= 10"),
         (lambda: digits_split(n_train=1500, n_val=400), "n_train \\+ n_val must leave some"),
     ],
 )
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_wrong_types_are_type_errors_and_numpy_integers_are_accepted():
+    with pytest.raises(TypeError, match="n_train must be a whole number"):
+        digits_split(n_train=100.0)
+    with pytest.raises(TypeError, match="n_test must be a whole number"):
+        mnist1d(n_train=100, n_test="100")
+    assert digits_split(n_train=np.int64(100), n_val=np.int32(100))["x_train"].shape == (100, 64)
+
+
+def _digest(d):
+    h = hashlib.sha256()
+    for key in sorted(d):
+        h.update(key.encode() + d[key].tobytes())
+    return h.hexdigest()
+
+
+SMALL = {"n_train": 200, "n_test": 100, "seed": 3}
+
+
+def test_mnist1d_shapes_labels_and_a_pinned_summary():
+    d = mnist1d(**SMALL)
+    assert d["x_train"].shape == (200, 40) and d["x_test"].shape == (100, 40)
+    assert d["x_train"].dtype == np.float32 and d["y_train"].dtype == np.int64
+    assert np.bincount(np.concatenate([d["y_train"], d["y_test"]])).tolist() == [30] * 10
+    # pinned (rounded, so that last-bit differences between CPUs do not matter)
+    assert d["y_train"][:12].tolist() == [3, 6, 6, 1, 9, 6, 7, 6, 4, 7, 9, 5]
+    assert float(d["x_train"].astype(np.float64).sum()) == pytest.approx(124.945, abs=2e-3)
+
+
+def test_mnist1d_is_identical_run_to_run():
+    here = _digest(mnist1d(**SMALL))
+    assert _digest(mnist1d(**SMALL)) == here
+    code = (
+        "import hashlib; from decaylab.data import mnist1d; d = mnist1d(n_train=200, n_test=100, seed=3); "
+        "h = hashlib.sha256(); [h.update(k.encode() + d[k].tobytes()) for k in sorted(d)]; print(h.hexdigest())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert other.stdout.strip() == here
+    assert _digest(mnist1d(n_train=200, n_test=100, seed=4)) != here
+
+
+def test_mnist1d_default_is_the_packages_default_data_set():
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    ours = mnist1d()
+    state = np.random.get_state()  # noqa: NPY002
+    theirs = make_dataset(get_dataset_args())
+    np.random.set_state(state)  # noqa: NPY002
+    np.testing.assert_array_equal(ours["x_train"], theirs["x"].astype(np.float32))
+    np.testing.assert_array_equal(ours["y_test"], theirs["y_test"])
+
+
+def test_mnist1d_fetches_nothing_and_restores_the_global_random_state(monkeypatch):
+    import requests
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access during MNIST-1D generation")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(requests, "get", refuse)
+    monkeypatch.setattr(requests.Session, "request", refuse)
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    d = mnist1d(n_train=100, n_test=100, seed=5)
+    assert d["x_train"].shape == (100, 40)
+    assert random.getstate() == py_state
+    after = np.random.get_state()  # noqa: NPY002
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]

@@ -1,9 +1,11 @@
 """The NumPy reference step: values computed by hand for small cases, and argument checks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from decaylab.reference import ReferenceOptimizer, reference_step, replay_error
+from decaylab.reference import ReferenceOptimizer, StepConfig, reference_step, replay_error
 
 W = np.array([1.0, -2.0, 0.0])
 G = np.array([0.5, 0.5, -1.0])
@@ -132,6 +134,91 @@ def test_inputs_are_not_modified():
     np.testing.assert_array_equal(g, G)
 
 
+# -- SGDW and the paper's AdamW ----------------------------------------------------------------
+
+
+def test_sgdw_two_steps_by_hand_in_the_frameworks_form():
+    # decay="decoupled" with momentum: w <- w*(1 - lr*c), then torch's momentum step
+    opt = ReferenceOptimizer(optimizer="momentum", lr=0.1, momentum=0.9, decay="decoupled", coeff=0.5)
+    p = opt.step({"w": np.array([2.0])}, {"w": np.array([1.0])})
+    # w = 2*(1 - 0.05) = 1.9; buf = 1; w = 1.9 - 0.1*1 = 1.8
+    assert p["w"][0] == pytest.approx(1.8, abs=1e-15)
+    p = opt.step(p, {"w": np.array([1.0])})
+    # w = 1.8*0.95 = 1.71; buf = 0.9*1 + 1 = 1.9; w = 1.71 - 0.19 = 1.52
+    assert p["w"][0] == pytest.approx(1.52, abs=1e-15)
+    assert opt.state["w"]["buf"][0] == pytest.approx(1.9, abs=1e-15)
+
+
+def test_sgdw_paper_form_uses_lambda_per_step_not_lr_times_lambda():
+    # the paper's SGDW: w <- w - eta*lambda*w - m, with lambda = lr*c this is the same step
+    paper = reference_step([2.0], [1.0], optimizer="momentum", lr=0.1, decay="decoupled_paper", coeff=0.05)
+    torch_form = reference_step([2.0], [1.0], optimizer="momentum", lr=0.1, decay="decoupled", coeff=0.5)
+    assert paper[0][0] == pytest.approx(1.8, abs=1e-15) and torch_form[0][0] == pytest.approx(1.8, abs=1e-15)
+    # double the learning rate: the paper's decay stays 2*0.05, the frameworks' doubles to 2*0.1
+    p2 = reference_step([2.0], [0.0], optimizer="momentum", lr=0.2, decay="decoupled_paper", coeff=0.05)[0]
+    f2 = reference_step([2.0], [0.0], optimizer="momentum", lr=0.2, decay="decoupled", coeff=0.5)[0]
+    assert p2[0] == pytest.approx(1.9, abs=1e-15)
+    assert f2[0] == pytest.approx(1.8, abs=1e-15)
+
+
+def test_paper_adamw_step_by_hand_with_a_schedule_multiplier():
+    # w <- w - eta*(alpha*m_hat/(sqrt(v_hat)+eps) + lambda*w); first step m_hat/sqrt(v_hat) = sign(g)
+    w1, _ = reference_step(
+        [1.0, -1.0], [2.0, 3.0], optimizer="adam", lr=0.01, decay="decoupled_paper", coeff=0.1, schedule=0.5
+    )
+    # [1 - 0.5*(0.01 + 0.1), -1 - 0.5*(0.01 - 0.1)] = [0.945, -0.955]
+    np.testing.assert_allclose(w1, [0.945, -0.955], atol=1e-9)
+    # the frameworks' AdamW multiplies by lr_t = 0.5*0.01 instead: 1 - 0.005*(1 + 0.1) = 0.9945
+    wf, _ = reference_step(
+        [1.0], [2.0], optimizer="adam", lr=0.01, decay="decoupled", coeff=0.1, schedule=0.5
+    )
+    assert wf[0] == pytest.approx(0.9945, abs=1e-9)
+
+
+def test_paper_adamw_equals_framework_adamw_with_weight_decay_lambda_over_lr():
+    rng = np.random.default_rng(3)
+    lr, lam = 0.02, 0.004
+    a = ReferenceOptimizer(optimizer="adam", lr=lr, decay="decoupled_paper", coeff=lam)
+    b = ReferenceOptimizer(optimizer="adam", lr=lr, decay="decoupled", coeff=lam / lr)
+    pa = pb = {"w": rng.normal(size=5)}
+    for _ in range(5):
+        g = {"w": rng.normal(size=5)}
+        pa, pb = a.step(pa, g), b.step(pb, g)
+    np.testing.assert_allclose(pa["w"], pb["w"], rtol=1e-14)
+
+
+def test_schedule_multiplies_the_learning_rate():
+    half = reference_step([1.0], [1.0], optimizer="sgd", lr=0.2, schedule=0.5)[0]
+    assert half[0] == pytest.approx(0.9, abs=1e-15)
+
+
+# -- the configuration ------------------------------------------------------------------------
+
+
+def test_step_config_is_frozen_and_fills_defaults_only_where_used():
+    cfg = StepConfig(optimizer="adam", lr=np.float32(1e-3), eps=np.float32(1e-6))
+    assert cfg.betas == (0.9, 0.999) and cfg.eps == pytest.approx(1e-6) and isinstance(cfg.lr, float)
+    assert cfg.momentum is None and cfg.nesterov is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 0.1
+    mom = StepConfig(optimizer="momentum", lr=0.1)
+    assert (mom.momentum, mom.dampening, mom.nesterov, mom.betas) == (0.9, 0.0, False, None)
+    assert StepConfig(optimizer="sgd", lr=0.1, momentum=0, nesterov=False).momentum is None
+
+
+def test_numpy_scalars_are_accepted():
+    w1, s = reference_step(
+        W,
+        G,
+        optimizer="adam",
+        lr=np.float32(0.1),
+        betas=(np.float64(0.9), np.float32(0.99)),
+        eps=np.float32(1e-6),
+    )
+    w2, _ = reference_step(w1, G, {"t": np.int64(s["t"]), "m": s["m"], "v": s["v"]}, optimizer="adam", lr=0.1)
+    assert np.all(np.isfinite(w2))
+
+
 # -- replay --------------------------------------------------------------------------------------
 
 
@@ -192,6 +279,50 @@ def test_replay_error_checks_lengths():
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         reference_step(W, G, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"optimizer": "sgd", "lr": 0.1, "coeff": 0.1}, r"coeff must be 0 with decay='none'"),
+        ({"optimizer": "sgd", "lr": 0.1, "decay": {"none": 0.1}}, r"coeff must be 0 with decay='none'"),
+        ({"optimizer": "adam", "lr": 0.1, "momentum": 0.9}, r"momentum is not used by optimizer='adam'"),
+        ({"optimizer": "adam", "lr": 0.1, "nesterov": False}, r"nesterov is not used by optimizer='adam'"),
+        ({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}, r"momentum is not used by optimizer='sgd'"),
+        ({"optimizer": "sgd", "lr": 0.1, "betas": (0.9, 0.99)}, r"betas is not used by optimizer='sgd'"),
+        ({"optimizer": "momentum", "lr": 0.1, "eps": 1e-6}, r"eps is not used by optimizer='momentum'"),
+        ({"optimizer": "sgd", "lr": 0.1, "eps_style": "keras"}, r"eps_style is not used by optimizer='sgd'"),
+        (
+            {"optimizer": "adam", "lr": 0.1, "momentum_style": "paddle"},
+            r"momentum_style is not used by optimizer='adam'",
+        ),
+        ({"optimizer": "sgd", "lr": 0.1, "schedule": -1.0}, r"schedule must be >= 0"),
+    ],
+)
+def test_contradictory_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        reference_step(W, G, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("state", "optimizer", "message"),
+    [
+        ({"t": 1, "buf": np.zeros(2)}, "momentum", r"state\['buf'\] must have the same shape as w"),
+        ({"t": 1, "m": np.zeros(3)}, "adam", r"state must hold both 'm' and 'v' or neither"),
+        ({"t": 1, "m": np.zeros(3), "v": np.zeros(3)}, "momentum", r"state has key\(s\) \['m', 'v'\]"),
+        ({"t": 1, "buf": np.zeros(3)}, "adam", r"state has key\(s\) \['buf'\]"),
+        ({"t": -1}, "sgd", r"state\['t'\] must be >= 0"),
+        ({"t": 1, "buf": [np.nan] * 3}, "momentum", r"state\['buf'\] must hold only finite numbers"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused(state, optimizer, message):
+    with pytest.raises(ValueError, match=message):
+        reference_step(W, G, state, optimizer=optimizer, lr=0.1)
+
+
+def test_non_finite_weights_are_refused():
+    with pytest.raises(ValueError, match="w must hold only finite numbers"):
+        reference_step([np.nan, 0.0, 1.0], G, optimizer="sgd", lr=0.1)
 
 
 def test_mismatched_shapes_are_named():

@@ -166,5 +166,183 @@ def test_fit_classifiers_checks_arguments():
         fit_classifiers(stack, opt, x, y, epochs=1, batch_size=8, order_seeds=[1])
     with pytest.raises(ValueError, match="batch_size must be at most the number of training rows"):
         fit_classifiers(stack, opt, x, y, epochs=1, batch_size=80, order_seeds=[1, 1])
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
         fit_classifiers(stack, opt, x, y, epochs=0, batch_size=8, order_seeds=[1, 1])
+
+
+# -- SGDW and the paper's AdamW ------------------------------------------------------------------
+
+
+def test_sgdw_matches_torch_sgd_with_a_manual_decoupled_step():
+    # torch has no SGDW: shrink w by (1 - lr*wd) by hand, then torch.optim.SGD(momentum=0.9)
+    x, y = data()
+    models = make_models(3)
+    for i, model in enumerate(models):
+        opt = torch.optim.SGD(model.parameters(), lr=LRS[i], momentum=0.9)
+        for _ in range(15):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.mul_(1 - LRS[i] * WDS[i])
+            opt.step()
+    stack = run_stacked(make_models(3), kind="sgd", lr=LRS, weight_decay=WDS, momentum=0.9, decoupled=True)
+    assert_same(stack, models)
+    # the paper's form with lambda = lr * wd gives the same weights
+    lams = [lr * wd for lr, wd in zip(LRS, WDS, strict=True)]
+    paper = run_stacked(
+        make_models(3), kind="sgd", lr=LRS, weight_decay=lams, momentum=0.9, decoupled="paper"
+    )
+    assert_same(paper, models)
+
+
+def test_paper_adamw_matches_torch_adamw_with_weight_decay_lambda_over_lr():
+    lrs = [lr / 10 for lr in LRS]
+    lams = [1e-4, 3e-3, 1e-2]
+    separate = run_separate(
+        make_models(3), lambda p, i: torch.optim.AdamW(p, lr=lrs[i], weight_decay=lams[i] / lrs[i])
+    )
+    stack = run_stacked(make_models(3), kind="adam", lr=lrs, weight_decay=lams, decoupled="paper")
+    assert_same(stack, separate)
+
+
+@pytest.mark.parametrize(
+    ("kind", "decoupled", "extra", "ref"),
+    [
+        ("sgd", False, {}, {"optimizer": "sgd", "decay": "l2"}),
+        ("sgd", False, {"momentum": 0.9}, {"optimizer": "momentum", "momentum": 0.9, "decay": "l2"}),
+        ("sgd", True, {"momentum": 0.9}, {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled"}),
+        (
+            "sgd",
+            "paper",
+            {"momentum": 0.9},
+            {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled_paper"},
+        ),
+        ("adam", False, {}, {"optimizer": "adam", "decay": "l2"}),
+        ("adam", True, {}, {"optimizer": "adam", "decay": "decoupled"}),
+        (
+            "adam",
+            "paper",
+            {"betas": (0.8, 0.99)},
+            {"optimizer": "adam", "decay": "decoupled_paper", "betas": (0.8, 0.99)},
+        ),
+    ],
+)
+def test_batched_step_matches_the_numpy_reference(kind, decoupled, extra, ref):
+    from decaylab.reference import ReferenceOptimizer
+
+    rng = np.random.default_rng(0)
+    lrs, wds = [0.01, 0.05], [0.02, 0.3]
+    w0 = rng.normal(size=(2, 3, 4))
+    w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+    opt = BatchedOptimizer([w], kind=kind, lr=lrs, weight_decay=wds, decoupled=decoupled, **extra)
+    refs = [ReferenceOptimizer(lr=lrs[i], coeff=wds[i], **ref) for i in range(2)]
+    ps = [{"w": w0[i]} for i in range(2)]
+    for t in range(4):
+        g = rng.normal(size=(2, 3, 4))
+        multiplier = [1.0, 0.5, 0.25, 1.0][t]
+        w.grad = torch.tensor(g)
+        opt.step(multiplier=multiplier)
+        for i in range(2):
+            cfg = refs[i].config
+            refs[i].config = __import__("dataclasses").replace(cfg, schedule=multiplier)
+            ps[i] = refs[i].step(ps[i], {"w": g[i]})
+    for i in range(2):
+        np.testing.assert_allclose(w.detach()[i].numpy(), ps[i]["w"], rtol=1e-6, atol=1e-7)
+
+
+# -- the fast path of fit_classifiers --------------------------------------------------------------
+
+
+def slow_fit(stack, opt, x, y, epochs, batch_size, seeds):
+    """fit_classifiers' contract, written with autograd and BatchedOptimizer.step."""
+    from decaylab.stacked import minibatch_orders
+
+    for perm in minibatch_orders(seeds, len(x), epochs):
+        for k in range(0, len(x) - batch_size + 1, batch_size):
+            idx = perm[:, k : k + batch_size]
+            logits = stack(x[idx])
+            losses = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y[idx].reshape(-1), reduction="none"
+            )
+            opt.zero_grad()
+            losses.view(stack.n_models, batch_size).mean(1).sum().backward()
+            opt.step()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "adam", "decoupled": "paper", "weight_decay": [0.0, 1e-3, 1e-2]},
+        {"kind": "adam", "weight_decay": [0.0, 1e-3, 1e-2], "decay_mask": [True, False, True, False]},
+        {"kind": "sgd", "momentum": 0.9, "l1": [0.0, 1e-3, 1e-2], "l1_mode": "proximal"},
+        {"kind": "sgd", "momentum": 0.9, "l1": 1e-3, "weight_decay": 1e-2, "decoupled": True},
+    ],
+    ids=["adamw-paper", "adam-l2-mask", "sgd-proximal-l1", "sgdw-subgradient-l1"],
+)
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_fit_classifiers_fast_path_equals_autograd_and_step(kwargs, activation):
+    from decaylab.stacked import fit_classifiers
+
+    x, y = data(n=40)
+    stacks = [StackedMLP.from_modules(make_models(3), activation=activation) for _ in range(2)]
+    opts = [BatchedOptimizer(s.parameters(), lr=[0.01, 0.05, 0.1], **kwargs) for s in stacks]
+    fit_classifiers(stacks[0], opts[0], x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1])
+    slow_fit(stacks[1], opts[1], x, y, 3, 8, [1, 2, 1])
+    for a, b in zip(stacks[0].parameters(), stacks[1].parameters(), strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=2e-6)
+    assert opts[0].t == opts[1].t == 15
+    for sa, sb in zip(opts[0].state, opts[1].state, strict=True):
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            np.testing.assert_allclose(sa[key].numpy(), sb[key].numpy(), atol=2e-6)
+
+
+def test_fit_classifiers_refuses_bad_data():
+    from decaylab.stacked import fit_classifiers
+
+    x, y = data(n=40)
+    stack = StackedMLP.from_modules(make_models(2))
+    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    kw = {"epochs": np.int64(1), "batch_size": np.int64(8), "order_seeds": [np.int64(1), 1]}
+    bad_x = x.clone()
+    bad_x[3, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"training x must hold only finite numbers"):
+        fit_classifiers(stack, opt, bad_x, y, **kw)
+    with pytest.raises(ValueError, match=r"training y must hold labels 0..2 .* from 1 to 3"):
+        fit_classifiers(stack, opt, x, torch.where(y == 0, 3, y), **kw)
+    with pytest.raises(TypeError, match=r"training y must hold integer class labels"):
+        fit_classifiers(stack, opt, x, y.float(), **kw)
+    with pytest.raises(ValueError, match=r"eval_sets\['val'\] x must hold only finite numbers"):
+        fit_classifiers(stack, opt, x, y, eval_sets={"val": (bad_x, y)}, **kw)
+    with pytest.raises(TypeError, match=r"epochs must be a whole number"):
+        fit_classifiers(stack, opt, x, y, epochs=1.0, batch_size=8, order_seeds=[1, 1])
+    other = BatchedOptimizer(StackedMLP.from_modules(make_models(2)).parameters(), kind="sgd", lr=0.1)
+    with pytest.raises(ValueError, match=r"optimizer must be built on stack.parameters\(\)"):
+        fit_classifiers(stack, other, x, y, **kw)
+    hist = fit_classifiers(stack, opt, x, y, eval_sets={"train": (x, y)}, **kw)
+    assert np.all(np.isfinite(hist["train"]))
+
+
+def test_contradictory_optimizer_arguments_are_refused():
+    params = StackedMLP.from_modules(make_models(2)).parameters()
+    with pytest.raises(ValueError, match=r"momentum is not used by kind='adam'"):
+        BatchedOptimizer(params, kind="adam", lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"betas is not used by kind='sgd'"):
+        BatchedOptimizer(params, kind="sgd", lr=0.1, betas=(0.9, 0.99))
+    with pytest.raises(ValueError, match=r"eps is not used by kind='sgd'"):
+        BatchedOptimizer(params, kind="sgd", lr=0.1, eps=1e-6)
+    with pytest.raises(ValueError, match=r"decoupled must be False, True or 'paper'"):
+        BatchedOptimizer(params, kind="adam", lr=0.1, decoupled="torch")
+    with pytest.raises(TypeError, match=r"betas must be a pair"):
+        BatchedOptimizer(params, kind="adam", lr=0.1, betas=0.9)
+    with pytest.raises(ValueError, match=r"betas\[1\] must be < 1"):
+        BatchedOptimizer(params, kind="adam", lr=0.1, betas=(0.9, 1.0))
+    ok = BatchedOptimizer(
+        params, kind="adam", lr=np.float32(1e-3), eps=np.float32(1e-6), weight_decay=np.float64(0.1)
+    )
+    assert ok.eps == pytest.approx(1e-6) and (ok.beta1, ok.beta2) == (0.9, 0.999)
+
+
+def test_stacked_mlp_has_no_export():
+    assert not hasattr(StackedMLP, "export")

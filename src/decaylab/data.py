@@ -1,7 +1,8 @@
-"""The book's data sets: the toy line of the overfitting post, and scikit-learn's bundled digits.
+"""The book's data sets: the toy line of the overfitting post, scikit-learn's bundled digits, MNIST-1D.
 
-Nothing is downloaded: the toy line is generated, and the digits images (8×8, 1797 of
-them) ship inside scikit-learn.
+Nothing is downloaded: the toy line is generated, the digits images (8×8, 1797 of
+them) ship inside scikit-learn, and MNIST-1D is generated locally from its ten templates
+by the ``mnist1d`` package's own ``make_dataset`` (never its download path).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["digits_split", "toy_line"]
+__all__ = ["MNIST1D_ARGS", "digits_split", "mnist1d", "toy_line"]
 
 
 def toy_line(
@@ -32,8 +33,7 @@ def toy_line(
     """
     import torch
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (number of points); got {n!r}")
+    n = _checks.integer("n", n, low=2)
     if not isinstance(x_range, tuple | list) or len(x_range) != 2:
         raise TypeError(f"x_range must be a pair (low, high); got {x_range!r}")
     low = _checks.real("x_range[0]", x_range[0])
@@ -62,11 +62,9 @@ def digits_split(n_train: int = 1000, n_val: int = 400, *, seed: int = 0):
     """
     from sklearn.datasets import load_digits
 
-    for name, value in (("n_train", n_train), ("n_val", n_val), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name != "seed" else 0):
-            raise ValueError(
-                f"{name} must be a {'non-negative' if name == 'seed' else 'positive'} integer; got {value!r}"
-            )
+    n_train = _checks.integer("n_train", n_train, low=1)
+    n_val = _checks.integer("n_val", n_val, low=1)
+    seed = _checks.integer("seed", seed, low=0)
     x, y = load_digits(return_X_y=True)
     if n_train + n_val >= len(x):
         raise ValueError(
@@ -84,3 +82,71 @@ def digits_split(n_train: int = 1000, n_val: int = 400, *, seed: int = 0):
         "x_test": x[b:],
         "y_test": y[b:],
     }
+
+
+#: The arguments of ``mnist1d.data.make_dataset`` that the book fixes: the package's own
+#: defaults (``get_dataset_args()``, the published MNIST-1D recipe) minus the download URL.
+#: :func:`mnist1d` sets ``num_samples``, ``train_split`` and ``seed`` from its arguments.
+MNIST1D_ARGS = {
+    "template_len": 12,
+    "padding": [36, 60],
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 2e-2,
+    "shear_scale": 0.75,
+    "shuffle_seq": False,
+    "final_seq_length": 40,
+}
+
+
+def mnist1d(n_train: int = 4000, n_test: int = 1000, *, seed: int = 42):
+    """MNIST-1D, generated here with the ``mnist1d`` package's ``make_dataset`` and fixed arguments.
+
+    ``n_train + n_test`` signals (a multiple of 10: the same number per digit) of length
+    40 are generated from the ten templates with :data:`MNIST1D_ARGS` and ``seed`` (the
+    package's default seed is 42; with ``n_train=4000, n_test=1000`` this is the package's
+    default data set), then split, the first ``n_train`` for training. Nothing is fetched:
+    ``make_dataset`` only computes. The generator seeds NumPy's and Python's global random
+    state; both are restored afterwards, so a notebook's other random draws do not depend
+    on whether it called this.
+
+    Returns a dict of NumPy arrays ``x_train, y_train, x_test, y_test`` (``x`` float32 of
+    shape ``[n, 40]``, standardized over the whole set as ``make_dataset`` does; ``y``
+    int64 labels 0..9).
+    """
+    import random
+
+    from mnist1d.data import make_dataset
+    from mnist1d.utils import ObjectView
+
+    n_train = _checks.integer("n_train", n_train, low=10)
+    n_test = _checks.integer("n_test", n_test, low=10)
+    seed = _checks.integer("seed", seed, low=0, high=2**32 - 1)
+    total = n_train + n_test
+    if total % 10:
+        raise ValueError(
+            f"n_train + n_test must be a multiple of 10 (the same number of signals per digit); got {total}"
+        )
+    # make_dataset keeps int(total * train_split) signals for training: the + 0.5 makes that exact.
+    args = ObjectView(
+        {**MNIST1D_ARGS, "num_samples": total, "train_split": (n_train + 0.5) / total, "seed": seed}
+    )
+    # make_dataset seeds the legacy global generators (its recipe); put them back afterwards.
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    out = {
+        "x_train": data["x"].astype(np.float32),
+        "y_train": data["y"].astype(np.int64),
+        "x_test": data["x_test"].astype(np.float32),
+        "y_test": data["y_test"].astype(np.int64),
+    }
+    if out["x_train"].shape != (n_train, 40) or out["x_test"].shape != (n_test, 40):
+        raise RuntimeError(
+            f"mnist1d.make_dataset returned an unexpected split: {data['x'].shape}, {data['x_test'].shape}"
+        )
+    return out

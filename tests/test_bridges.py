@@ -1,6 +1,7 @@
 """Bridges: the same weights in torch, Paddle and Keras, round trips, and bad input."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -176,3 +177,94 @@ def test_keras_conversions_refuse_bad_input():
         torch_to_keras("0.gamma", np.zeros(3))
     with pytest.raises(TypeError, match="name must be the PyTorch name"):
         torch_to_keras(0, np.zeros(3))
+
+
+# --- added for mutation testing (issue 10, section 6) ---------------------------------------------
+
+TORCH_SEQ = "torch.nn.modules.container.Sequential"
+
+
+def test_every_function_names_its_own_argument():
+    p, t = paddle_mlp(), torch_mlp()
+    paddle_name = re.escape(f"{type(p).__module__}.{type(p).__name__}")
+    with pytest.raises(TypeError, match=rf"^module must be a torch\.nn\.Module; got {paddle_name}$"):
+        write_torch(p, {})
+    for fn, args in [
+        (paddle_linear_weight_names, ()),
+        (read_paddle_grads, ()),
+        (write_paddle, ({},)),
+    ]:
+        with pytest.raises(TypeError, match=rf"^layer must be a paddle\.nn\.Layer; got {TORCH_SEQ}$"):
+            fn(t, *args)
+
+
+def test_weights_type_error_names_the_type():
+    with pytest.raises(TypeError, match=r"^weights must be a dict \{parameter name: array\}; got list$"):
+        write_paddle(paddle_mlp(), [1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("framework", "target"), [("torch", "the torch module"), ("paddle", "the Paddle layer")]
+)
+def test_only_missing_or_only_unknown_names_are_refused(framework, target):
+    model, write = (torch_mlp(), write_torch) if framework == "torch" else (paddle_mlp(), write_paddle)
+    weights = read_torch(torch_mlp())
+    accepted = r"Accepted names: \['0.bias', '0.weight', '2.bias', '2.weight'\]$"
+    missing = {k: v for k, v in weights.items() if k != "2.bias"}
+    with pytest.raises(
+        ValueError,
+        match=rf"^weights must have exactly the parameter names of {target}: missing name\(s\) \['2.bias'\]\. "
+        + accepted,
+    ):
+        write(model, missing)
+    with pytest.raises(ValueError, match=r"^weights must have exactly .*: unknown name\(s\) \['extra'\]\. "):
+        write(model, {**weights, "extra": np.zeros(2)})
+
+
+def test_shape_errors_state_the_layout():
+    t = torch_mlp()
+    weights = read_torch(t)
+    weights["0.weight"] = weights["0.weight"].T
+    with pytest.raises(
+        ValueError, match=r"^weights\['0.weight'\] must have shape \(5, 3\) \(PyTorch layout\); got \(3, 5\)$"
+    ):
+        write_torch(t, weights)
+    weights = read_torch(t)
+    weights["0.bias"] = np.zeros(4, dtype=np.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"^weights\['0.bias'\] must have shape \(5,\) \(same in both frameworks\); got \(4,\)$",
+    ):
+        write_paddle(paddle_mlp(), weights)
+
+
+def test_write_keeps_the_parameter_dtype():
+    weights = {k: v.astype(np.float64) for k, v in read_torch(torch_mlp()).items()}
+    p, t = paddle_mlp(), torch_mlp()
+    write_paddle(p, weights)
+    write_torch(t, weights)
+    for name, arr in read_paddle(p).items():
+        assert arr.dtype == np.float32
+        np.testing.assert_array_equal(arr, weights[name].astype(np.float32))
+    assert all(v.dtype == np.float32 for v in read_torch(t).values())
+
+
+def test_paddle_conv_kernels_and_their_gradients_are_read_as_they_are():
+    t = torch.nn.Conv2d(2, 3, (1, 2))
+    p = paddle.nn.Conv2D(2, 3, (1, 2))
+    write_paddle(p, read_torch(t))
+    weights = read_paddle(p)
+    assert weights["weight"].shape == (3, 2, 1, 2)
+    np.testing.assert_array_equal(weights["weight"], t.weight.detach().numpy())
+    p(paddle.ones([1, 2, 2, 3])).sum().backward()
+    assert read_paddle_grads(p)["weight"].shape == (3, 2, 1, 2)
+
+
+def test_paddle_reads_return_copies():
+    p = paddle_mlp()
+    p(paddle.ones([1, 3])).sum().backward()
+    weights, grads = read_paddle(p), read_paddle_grads(p)
+    weights["0.bias"][:] = 123.0
+    grads["0.bias"][:] = 123.0
+    assert not np.any(p[0].bias.numpy() == 123.0)
+    assert not np.any(p[0].bias.grad.numpy() == 123.0)

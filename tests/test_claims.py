@@ -334,3 +334,220 @@ def test_claim_displays_a_passing_claim_and_stops_at_a_failing_one(capsys):
     assert "a-claim" in capsys.readouterr().out
     with pytest.raises(ClaimCheckFailed, match="'a-claim'"):
         claim("a-claim", evidence=[compare("lower", 3, "<", 2)], **ARGS)
+
+
+# --- added for mutation testing (issue 10, section 6): each test pins down a behaviour that a
+# surviving mutant of decaylab.claims changed without any other test noticing ---------------------
+
+
+def test_close_shows_the_number_of_non_finite_pairs():
+    ev = close("x", [math.nan, 1.0, 2.0], [math.nan, math.inf, 2.0], atol=1.0)
+    assert ev.shown == "differ: 2 non-finite value(s)"
+
+
+def test_close_shows_how_many_elements_differ_and_by_how_much():
+    ev = close("x", [1.0, 2.0, 3.0], [1.0, 2.25, 3.5], atol=0.1, rtol=0.01)
+    assert ev.shown == "differ: 2 of 3 exceed atol=0.1, rtol=0.01 (max |difference| = 0.5)"
+
+
+def test_close_shows_rtol_when_it_is_used():
+    assert close("x", [101.0], [100.0], atol=0, rtol=0.02).shown == "agree within atol=0, rtol=0.02"
+    assert close("x", [1.0], [1.0], atol=0.5).shown == "agree within atol=0.5"
+
+
+def test_close_refuses_a_negative_rtol():
+    with pytest.raises(ValueError, match=r"^rtol must be >= 0.0; got -0.1$"):
+        close("x", [1.0], [1.0], atol=0, rtol=-0.1)
+
+
+def test_close_converts_both_arrays_to_numbers_and_names_them():
+    with pytest.raises(TypeError, match=r"^actual and desired must be arrays of real numbers$"):
+        close("x", [1.0], ["a"], atol=0)
+    with pytest.raises(TypeError, match=r"^actual and desired must be arrays of real numbers$"):
+        close("x", ["a"], [1.0], atol=0)
+    with pytest.raises(ValueError, match=r"^actual and desired must hold at least one number \("):
+        close("x", np.zeros((0, 2)), np.zeros((0, 2)), atol=1.0)
+
+
+def test_close_emits_no_numpy_warning_on_non_finite_values():
+    # a RuntimeWarning would print to stderr in a notebook's stored output
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not close("x", [math.inf, math.nan], [math.inf, 1.0], atol=1.0).passed
+
+
+def test_compare_and_within_default_and_smallest_digits():
+    assert compare("x", 1 / 3, "<", 1).shown == "0.3333 < 1"
+    assert within("x", 1 / 3, 0, 1).shown == "0 ≤ 0.3333 ≤ 1"
+    assert compare("x", 0.25, "<", 1, digits=1).shown == "0.2 < 1"
+    assert within("x", 0.25, 0, 1, digits=1).shown == "0 ≤ 0.2 ≤ 1"
+
+
+def test_within_accepts_a_degenerate_range():
+    assert within("x", 0.5, 0.5, 0.5).passed
+    assert not within("x", 0.6, 0.5, 0.5).passed
+
+
+def test_number_errors_name_the_type_received():
+    with pytest.raises(TypeError, match=r"^left must be a real number; got str '1'$"):
+        compare("x", "1", "<", 2)
+
+
+def test_measured_shown_and_messages():
+    assert measured("x", True).shown == ""
+    assert measured("x", True, f"{3} zeros").shown == "3 zeros"
+    with pytest.raises(TypeError, match=r"^shown must be a string \(the measurement, rounded\); got float$"):
+        measured("x", True, 0.5)
+    with pytest.raises(
+        TypeError,
+        match=r"^condition must be a single truth value; reduce arrays with \.all\(\) or \.any\(\) first$",
+    ):
+        measured("x", np.array([True, False]))
+    with pytest.raises(ValueError, match=r"^label must be a non-empty string saying what was checked"):
+        measured(" ", True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        (
+            {"statement": ""},
+            ValueError,
+            r"^statement must be a non-empty string: the claim in one sentence; got an empty string$",
+        ),
+        (
+            {"verdict": "holds with a caveat"},
+            ValueError,
+            r"^caveat must be a non-empty string when verdict is 'holds with a caveat'; got None$",
+        ),
+        (
+            {"verdict": "holds with a caveat", "caveat": " "},
+            ValueError,
+            r"^caveat must be a non-empty string when verdict is 'holds with a caveat'; got an empty string$",
+        ),
+        (
+            {"verdict": "holds with a caveat", "caveat": 3},
+            TypeError,
+            r"^caveat must be a non-empty string when verdict is 'holds with a caveat'; got int 3$",
+        ),
+        (
+            {"decision": 0.5},
+            TypeError,
+            r"^decision must be None or made by decaylab.stats \(e.g. paired_difference\); got float$",
+        ),
+        (
+            {"evidence": measured("ok", True)},
+            TypeError,
+            r"^evidence must be a list of checks made with close\(\), compare\(\), within\(\) or measured\(\)$",
+        ),
+        (
+            {"evidence": (e for e in [measured("ok", True)])},
+            TypeError,
+            r"^evidence must be a list of checks",
+        ),
+        (
+            {"evidence": {measured("ok", True)}},
+            TypeError,
+            r"^evidence must be a list of checks",
+        ),
+        (
+            {"evidence": []},
+            ValueError,
+            r"^evidence must hold at least one check \(or a decision must be given\)$",
+        ),
+        (
+            {"evidence": ["ok"]},
+            TypeError,
+            r"^every evidence item must come from close\(\), compare\(\), within\(\) or measured\(\); got str$",
+        ),
+    ],
+)
+def test_argument_errors_are_worded_exactly(changes, error, message):
+    kwargs = {**ARGS, "evidence": [measured("ok", True)], **changes}
+    with pytest.raises(error, match=message):
+        evaluate_claim("ok", **kwargs)
+
+
+def test_record_without_decision_round_trips_and_takes_a_notebook():
+    record = evaluate_claim("a-claim", evidence=[measured("ok", True)], **ARGS)
+    meta = record.to_metadata()
+    assert ClaimRecord.from_metadata(meta) == record
+    del meta["claim"]["decision"]  # a record stored before decisions existed
+    assert ClaimRecord.from_metadata(meta) == record
+    assert record.with_notebook("chapter").notebook == "chapter"
+
+
+def _full_record():
+    decision = mean_effect([0.3, 0.5, 0.4, 0.6] * 5, quantity="gain", margin=0.1, digits=2)
+    return evaluate_claim(
+        "a-claim",
+        source="001",
+        statement="Decay helps.",
+        verdict="holds with a caveat",
+        evidence=[measured("plain", True), compare("lower", 1, "<", 2)],
+        caveat="only with SGD",
+        note="a note",
+        decision=decision,
+    )
+
+
+def test_text_form_lists_every_field():
+    text = _full_record().to_text()
+    assert text.split("\n") == [
+        "[HOLDS WITH A CAVEAT] a-claim (post 001 (weight decay and learning-rate decay))",
+        "  Decay helps.",
+        "  ✓ plain",
+        "  ✓ lower: 1 < 2",
+        f"  Rule: {_full_record().decision.rule}",
+        "  Result: mean +0.45, 95% CI [+0.40, +0.50] over 20 seeds; margin 0.10 → holds",
+        "  Caveat: only with SGD",
+        "  Note: a note",
+    ]
+
+
+def test_html_box_holds_every_field_in_order():
+    html = _full_record().to_html()
+    assert (
+        '<ul class="decaylab-claim-evidence"><li>✓ plain</li><li>✓ lower: <code>1 &lt; 2</code></li></ul>'
+        in html
+    )
+    parts = ["decaylab-claim-rule", "decaylab-claim-result", "decaylab-claim-caveat", "decaylab-claim-note"]
+    positions = [html.index(p) for p in parts]
+    assert positions == sorted(positions)
+    assert "<b>Note:</b> a note</p></div>" in html
+    assert '<b>Caveat:</b> only with SGD</p><p class="decaylab-claim-note">' in html
+    assert "HOLDS, WITH A CAVEAT" in html
+
+
+def test_claim_prints_the_text_form_without_ipython(capsys, monkeypatch):
+    import sys
+
+    from decaylab.claims import claim
+
+    monkeypatch.setitem(sys.modules, "IPython.display", None)  # `from IPython.display import` fails
+    claim("a-claim", evidence=[compare("lower", 1, "<", 2)], **ARGS)
+    assert (
+        capsys.readouterr().out
+        == evaluate_claim("a-claim", evidence=[compare("lower", 1, "<", 2)], **ARGS).to_text() + "\n"
+    )
+
+
+def test_failure_message_lists_each_failed_check_on_its_own_line():
+    evidence = [measured("plain", False), compare("lower", 3, "<", 2), measured("fine", True)]
+    with pytest.raises(ClaimCheckFailed) as info:
+        evaluate_claim("a-claim", evidence=evidence, **ARGS)
+    assert str(info.value) == (
+        "claim 'a-claim' (post 000 (PaddlePaddle L2Decay and ParamAttr)) is stated as 'holds', "
+        "but 2 of its 3 checks failed:\n"
+        "  ✗ plain\n"
+        "  ✗ lower: 3 < 2\n"
+        "Statement: L2Decay equals the hand-written penalty."
+    )
+
+
+def test_html_box_adds_nothing_after_the_checks_when_there_is_nothing_to_add():
+    html = evaluate_claim("a-claim", evidence=[measured("plain", True)], **ARGS).to_html()
+    assert html.endswith('<ul class="decaylab-claim-evidence"><li>✓ plain</li></ul></div>')
+    assert '</ul><p class="decaylab-claim-rule">' in _full_record().to_html()

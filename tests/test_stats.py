@@ -88,3 +88,69 @@ def test_paired_difference_checks_shapes_and_values():
         paired_difference([math.inf] * 20, [1.0] * 20, quantity="q", margin=0.1)
     d = paired_difference(np.arange(20.0) + 1.0, np.arange(20.0), quantity="q", margin=0.5)
     assert d.outcome == "holds" and d.estimate == 1.0
+
+
+# --- added for mutation testing (issue 10, section 6) ---------------------------------------------
+
+
+def test_paired_difference_passes_every_option_on():
+    a, b = [1.0, 2.0, 3.5], [0.5, 1.0, 2.0]
+    d = paired_difference(a, b, quantity="q", margin=0.1, digits=1, confidence=0.9, min_seeds=3)
+    assert (d.n, d.digits, d.confidence) == (3, 1, 0.9)
+    assert d == mean_effect(
+        np.subtract(a, b), quantity="q", margin=0.1, digits=1, confidence=0.9, min_seeds=3
+    )
+    assert paired_difference([1.0] * 20, [0.0] * 20, quantity="q", margin=0.1).digits == 3  # the default
+
+
+def test_paired_difference_names_b():
+    with pytest.raises(ValueError, match=r"^b must hold only finite numbers"):
+        paired_difference([1.0] * 20, [math.nan] * 20, quantity="q", margin=0.1)
+    with pytest.raises(TypeError, match=r"^b must be an array of real numbers"):
+        paired_difference([1.0] * 20, ["x"] * 20, quantity="q", margin=0.1)
+
+
+def test_rule_text_states_the_whole_rule():
+    d = mean_effect([0.3, 0.5] * 10, quantity="gain", margin=0.1, confidence=0.9)
+    assert d.rule == (
+        "90% t-interval of the mean over seeds of (gain); holds if it lies above 0 and reaches the "
+        "margin 0.1; does not hold if it lies wholly below the margin; otherwise not settled"
+    )
+
+
+def test_interval_touching_the_margin_is_not_wholly_below_it():
+    # zero spread: the interval is the point 0.25 = margin, which reaches the margin
+    assert mean_effect([0.25] * 20, quantity="q", margin=0.25).outcome == "holds"
+
+
+def test_option_ranges():
+    ok = {"effects": [0.1, 0.2] * 10, "quantity": "q", "margin": 0.1}
+    assert mean_effect(**ok, confidence=0.5).confidence == 0.5
+    assert mean_effect(**ok, digits=0).digits == 0 and mean_effect(**ok, digits=12).digits == 12
+    assert mean_effect([0.1, 0.2], quantity="q", margin=0.1, min_seeds=2).n == 2
+    for kwargs, message in [
+        ({"confidence": 0.4}, r"^confidence must be >= 0.5"),
+        ({"digits": -1}, r"^digits must be >= 0"),
+        ({"digits": 13}, r"^digits must be <= 12"),
+        ({"quantity": None}, r"^quantity must be a non-empty string"),
+        ({"quantity": "  "}, r"^quantity must be a non-empty string"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            mean_effect(**{**ok, **kwargs})
+
+
+def test_decision_keeps_the_quantity_and_the_default_digits():
+    d = mean_effect([0.1, 0.2] * 10, quantity="gain", margin=0.1)
+    assert d.quantity == "gain" and d.digits == 3
+
+
+def test_interval_starting_exactly_at_zero_is_not_above_zero(monkeypatch):
+    # "holds" needs the interval to lie above 0; choose the t quantile so that low == 0 exactly
+    import decaylab.stats as stats
+
+    x = np.array([0.0, 2.0] * 10)  # mean 1
+    q = math.sqrt(20) / float(x.std(ddof=1))  # makes the half-width exactly 1.0
+    monkeypatch.setattr(stats, "_t_quantile", lambda p, df: q)
+    d = mean_effect(x, quantity="q", margin=0.5)
+    assert (d.low, d.high) == (0.0, 2.0)
+    assert d.outcome == "not settled at this scale"

@@ -341,7 +341,9 @@ def evaluate_claim(
     statement = _checks.text("statement", statement, what="a non-empty string: the claim in one sentence")
     if verdict == "holds with a caveat":
         if caveat is None:
-            raise ValueError("caveat must be a non-empty string when verdict is 'holds with a caveat'; got None")
+            raise ValueError(
+                "caveat must be a non-empty string when verdict is 'holds with a caveat'; got None"
+            )
         caveat = _checks.text(
             "caveat", caveat, what="a non-empty string when verdict is 'holds with a caveat'"
         )

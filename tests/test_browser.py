@@ -1,10 +1,31 @@
-"""Open every page of the table of contents in a real headless Chromium, with the network blocked.
+"""Open every page of the table of contents in a real headless Chromium, with the network blocked,
+at desktop width, at phone width and in dark mode.
 
-A page fails if it does not load, if it requests anything that is not a file of the built
-site, if a file it requests is missing, if a script raises an error, if its math is not
-typeset by MathJax, if an image does not load, if it shows Chinese text but the site's own
-CJK font did not load, or if it shows an error output. A screenshot of each page is saved under
-``_build/screenshots/`` for people to look at.
+Each page is loaded in three modes: ``desktop`` (1280×800, light theme), ``phone`` (390×844,
+touch, light theme) and ``dark`` (1280×800, dark theme). In each mode a page fails if
+
+* it does not load, requests anything that is not a file of the built site, requests a file
+  that is missing, raises a JavaScript error, leaves math untypeset, shows an image that does
+  not load, shows Chinese text without the site's own CJK font, or shows an error output;
+* axe-core (bundled with ``axe-playwright-python``; nothing is downloaded) reports a
+  violation of a WCAG 2 A/AA rule with impact "serious" or "critical", colour contrast
+  included, in the light (desktop) and the dark theme (the phone shows the same colours);
+* a table cell is narrower than its longest word (with every ``details`` disclosure opened,
+  so the evidence a reader can open counts too): for every visible ``td``/``th``, each
+  word of its text (a run of non-space characters, split after hyphens, where browsers may
+  break a line) is measured in the font of the element that holds it; the widest must fit
+  in the cell's content box (1 px tolerance). This is what makes "Po/st" and "00/1";
+* a result line is hidden by horizontal overflow: every ``pre`` of a cell output (printed
+  text and text results) must show its longest line without scrolling (``scrollWidth <=
+  clientWidth + 1``), and the page itself must not scroll sideways. Code inputs may scroll
+  (they are not results); tables in outputs may scroll (their first column stays in view
+  and a shadow shows that there is more);
+* on a phone, tapping the navigation button does not open the navigation (the sidebar's
+  links must become visible inside the viewport).
+
+A screenshot of each page in each mode is saved as ``_build/screenshots/<page>-<mode>.png``.
+``test_checker_catches_a_broken_page`` proves that every check fails on a page built to
+break it.
 
 Needs Chromium: Debian's ``chromium`` package (``apt-get install chromium``), or the path of
 another Chromium/Chrome binary in the environment variable ``CHROMIUM``. ``.ci/run``
@@ -31,6 +52,19 @@ ARGS = [
     "--disable-quic",
     "--allow-file-access-from-files",
 ]
+
+MODES = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "color_scheme": "light",
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 1,
+    },
+    "dark": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "dark"},
+}
+SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
 def chromium_path() -> str:
@@ -63,12 +97,88 @@ def browser():
         b.close()
 
 
-def check_page(browser, url: str, screenshot: Path | None = None) -> list[str]:
-    """Load ``url`` (a file:// URL) and return the problems a reader would see."""
-    problems: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+@pytest.fixture(scope="module")
+def contexts(browser):
+    """One browser context per mode, shared by the pages (opening one per page is slow)."""
+    made = {}
+    for mode, options in MODES.items():
+        context = browser.new_context(**options)
+        theme = "dark" if options["color_scheme"] == "dark" else "light"
+        # pydata-sphinx-theme reads the reader's choice from localStorage ("mode").
+        context.add_init_script(f"try {{ localStorage.setItem('mode', '{theme}'); }} catch (e) {{}}")
+        made[mode] = context
+    yield made
+    for context in made.values():
+        context.close()
 
+
+# ----------------------------------------------------------------------------- the checks
+
+NARROW_CELLS_JS = """() => {
+  const canvas = document.createElement('canvas'), ctx = canvas.getContext('2d');
+  const problems = [];
+  const visible = el => el.checkVisibility({checkVisibilityCSS: true});
+  for (const cell of document.querySelectorAll('td, th')) {
+    if (!visible(cell)) continue;  // hidden (display, visibility, closed disclosure)
+    const group = cell.closest('thead, tbody, table');
+    if (group.getBoundingClientRect().width <= 1) continue;  // visually hidden (headers of cards)
+    const style = getComputedStyle(cell);
+    const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    let worst = null, worstWidth = 0;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement;
+      if (!parent || !visible(parent)) continue;
+      ctx.font = getComputedStyle(parent).font;
+      for (const run of node.textContent.split(/\\s+/)) {
+        for (const word of run.split(/(?<=-)/)) {
+          if (!word) continue;
+          const w = ctx.measureText(word).width;
+          if (w > worstWidth) { worstWidth = w; worst = word; }
+        }
+      }
+    }
+    if (worst && worstWidth > inner + 1) {
+      problems.push(`table cell ${Math.round(inner)} px wide is narrower than its word `
+        + `"${worst.slice(0, 40)}" (${Math.round(worstWidth)} px)`);
+    }
+  }
+  return problems;
+}"""
+
+HIDDEN_RESULTS_JS = """() => {
+  const problems = [];
+  for (const pre of document.querySelectorAll('.cell_output pre, .output pre')) {
+    if (!pre.checkVisibility({checkVisibilityCSS: true})) continue;
+    if (pre.scrollWidth > pre.clientWidth + 1) {
+      const lines = pre.textContent.split('\\n');
+      const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+      problems.push(`result line hidden by horizontal overflow (${pre.scrollWidth} px in `
+        + `${pre.clientWidth} px): "${longest.trim().slice(0, 60)}" (${longest.length} characters)`);
+    }
+  }
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1) {
+    problems.push(`the page scrolls sideways (${doc.scrollWidth} px wide in a ${doc.clientWidth} px window)`);
+  }
+  return problems;
+}"""
+
+NAV_VISIBLE_JS = """(selector) => {
+  const w = window.innerWidth, h = window.innerHeight;
+  return Array.from(document.querySelectorAll(selector)).some(a => {
+    const r = a.getBoundingClientRect();
+    const s = getComputedStyle(a);
+    return r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= w + 1 && r.top >= 0 && r.top < h
+      && s.visibility !== 'hidden' && parseFloat(s.opacity || '1') > 0;
+  });
+}"""
+# the links of the site navigation, and of the page's contents (the secondary sidebar)
+PRIMARY_LINKS = "#pst-primary-sidebar-modal a, .bd-sidebar-primary a.reference, .bd-sidebar-primary nav a"
+SECONDARY_LINKS = "#pst-secondary-sidebar-modal a, .bd-sidebar-secondary a"
+
+
+def load(page, url: str, problems: list[str]) -> None:
     def route(r):
         if r.request.url.startswith("file://"):
             r.continue_()
@@ -85,6 +195,11 @@ def check_page(browser, url: str, screenshot: Path | None = None) -> list[str]:
     response = page.goto(url, wait_until="load", timeout=60_000)
     if response is not None and not response.ok:
         problems.append(f"page did not load: {url}")
+
+
+def content_problems(page) -> list[str]:
+    """Math, the CJK font, images and error outputs."""
+    problems: list[str] = []
     n_math = page.locator(".math").count()
     if n_math:
         try:
@@ -107,39 +222,195 @@ def check_page(browser, url: str, screenshot: Path | None = None) -> list[str]:
         if not loaded:
             problems.append("Chinese text shown, but the site's own CJK font did not load")
     broken = page.evaluate(
-        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+        "() => Array.from(document.images).filter(i => i.loading !== 'lazy' && !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src)"
     )
     problems += [f"image does not load: {src}" for src in broken]
     errors = page.locator(".output.error, .output.traceback, .output.stderr, .cell_output .stderr").count()
     if errors:
         problems.append(f"{errors} error or stderr outputs rendered")
-    if screenshot is not None:
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot), full_page=True)
-    context.close()
     return problems
 
 
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    # the WCAG 2.x A and AA rules (colour contrast included); no best-practice rules
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    # axe would fetch the style sheets again by XHR, resolving @import against the page
+    "preload": False,
+}
+
+
+# The code of the cells is left to CODE_CONTRAST_JS: axe's colour-contrast rule on the
+# thousands of highlighted tokens costs 20-30 s a page; their colours are a handful of pairs.
+AXE_CONTEXT = {"exclude": [[".cell_input .highlight"]]}
+
+CODE_CONTRAST_JS = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const seen = new Set(), problems = [];
+  for (const el of document.querySelectorAll('.cell_input .highlight pre, .cell_input .highlight pre span')) {
+    if (!el.textContent.trim()) continue;
+    const fg = getComputedStyle(el).color, bg = background(el);
+    const key = fg + '|' + bg;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const [a, b] = [lum(rgb(fg)), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) problems.push(`code colour ${fg} on rgb(${bg.slice(0, 3).join(', ')}) has contrast `
+      + `${ratio.toFixed(2)}:1 < 4.5:1 (e.g. "${el.textContent.trim().slice(0, 20)}")`);
+  }
+  return problems;
+}"""
+
+
+# In the dark theme only the rules that depend on colours are run again (the others see the
+# same page as in the light theme).
+AXE_DARK_OPTIONS = {
+    **AXE_OPTIONS,
+    "runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]},
+}
+
+
+def axe_problems(page, dark: bool = False) -> list[str]:
+    """Serious and critical accessibility violations found by axe-core, and the contrast of
+    the highlighted code (checked by CODE_CONTRAST_JS instead of axe, for speed)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = page.evaluate(CODE_CONTRAST_JS)
+    options = AXE_DARK_OPTIONS if dark else AXE_OPTIONS
+    response = Axe().run(page, context=AXE_CONTEXT, options=options).response
+    for v in response.get("violations", []):
+        if v.get("impact") in ("serious", "critical"):
+            where = "; ".join(", ".join(n.get("target", [])) for n in v.get("nodes", [])[:3])
+            problems.append(f"axe {v['impact']} {v['id']} ({len(v.get('nodes', []))} elements, e.g. {where})")
+    return problems
+
+
+def layout_problems(page) -> list[str]:
+    """Narrow table cells and hidden result lines, with every disclosure (``details``) open:
+    what a reader sees after opening the evidence must fit too."""
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    return page.evaluate(NARROW_CELLS_JS) + page.evaluate(HIDDEN_RESULTS_JS)
+
+
+def _tap_opens(page, button_selector: str, links: str, what: str) -> list[str]:
+    buttons = [b for b in page.locator(button_selector).all() if b.is_visible()]
+    if not buttons:
+        return [f"phone: no visible {what} button"]
+    if page.evaluate(NAV_VISIBLE_JS, links):
+        return [f"phone: the {what} is open before any tap (it covers the page)"]
+    buttons[0].tap()
+    page.wait_for_timeout(400)
+    opened = page.evaluate(NAV_VISIBLE_JS, links)
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(200)
+    return [] if opened else [f"phone: tapping the {what} button does not open the {what}"]
+
+
+def phone_nav_problems(page) -> list[str]:
+    """Tap the visible navigation button: the navigation's links must come into view. On a
+    page with a table of contents, the same for its "Contents" button."""
+    problems = _tap_opens(
+        page, ".primary-toggle, button[aria-label*='navigation' i]", PRIMARY_LINKS, "navigation"
+    )
+    if page.locator(".bd-sidebar-secondary a").count():
+        problems += _tap_opens(page, ".secondary-toggle", SECONDARY_LINKS, "contents")
+    return problems
+
+
+def check_page(context, url: str, mode: str, screenshot: Path | None = None) -> list[str]:
+    """Load ``url`` (a file:// URL) in ``mode`` and return the problems a reader would see."""
+    problems: list[str] = []
+    page = context.new_page()
+    try:
+        load(page, url, problems)
+        want = "dark" if mode == "dark" else "light"
+        theme = page.evaluate("() => document.documentElement.dataset.theme || 'light'")
+        if theme != want and page.locator(".bd-page-width").count():
+            problems.append(f"{mode}: the page shows the {theme} theme")
+        problems += content_problems(page)
+        if mode != "phone":  # light and dark; the phone shows the same colours
+            problems += axe_problems(page, dark=mode == "dark")
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+        problems += layout_problems(page)
+        if mode == "phone":
+            problems += phone_nav_problems(page)
+    finally:
+        page.close()
+    return [f"[{mode}] {p}" for p in problems]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("doc", toc_pages())
-def test_page_renders_offline(built_site, browser, doc):
+def test_page_reads_well(built_site, contexts, doc, mode):
     html = built_site / f"{doc}.html"
     assert html.exists(), f"{doc}: no page built"
-    shot = ROOT / "_build" / "screenshots" / f"{Path(doc).name}.png"
-    problems = check_page(browser, html.as_uri(), screenshot=shot)
+    shot = SCREENSHOTS / f"{Path(doc).name}-{mode}.png"
+    problems = check_page(contexts[mode], html.as_uri(), mode, screenshot=shot)
     assert not problems, f"{doc}: " + "; ".join(problems)
 
 
-def test_checker_catches_a_broken_page(built_site, browser, tmp_path):
-    # A page with an external script, a missing image, and math but no MathJax must fail.
-    (tmp_path / "broken.html").write_text(
-        "<html><body><p class='math'>\\(x^2\\)</p>"
-        "<img src='missing.png'><script src='https://cdn.example.org/lib.js'></script>"
-        "<div class='cell_output'><div class='output stderr'>oops</div></div></body></html>",
-        encoding="utf-8",
-    )
-    problems = check_page(browser, (tmp_path / "broken.html").as_uri())
-    joined = "; ".join(problems)
+BROKEN_PAGE = """<!DOCTYPE html><html lang="en"><head><title>broken</title>
+<style>
+  .low { color: #bbbbbb; background: #ffffff; }
+  table.fixed { table-layout: fixed; width: 300px; }
+  table.fixed td { overflow-wrap: anywhere; }
+  .cell_output pre { width: 300px; overflow-x: auto; white-space: pre; }
+  #pst-primary-sidebar { display: none; }
+</style></head><body><main>
+<h1>A broken page</h1>
+<p class='math'>\\(x^2\\)</p>
+<img src='missing.png' alt='missing'>
+<script src='https://cdn.example.org/lib.js'></script>
+<div class='cell_output'><div class='output stderr'>oops</div></div>
+<p class='low'>Text a reader can hardly see against its background.</p>
+<div class='cell_input'><div class='highlight'><pre><span style='color: #dddddd'>x = 1</span></pre></div></div>
+<table class='fixed'><tr><th>Post</th><th>Measured evidence</th><th>x</th><th>y</th></tr>
+<tr><td>001</td><td>paddle.regularizer.L2Decay_is_a_very_long_word</td><td>a</td><td>b</td></tr></table>
+<div class='cell_output'><pre>final train loss 0.123 ... with decay 0.456 ... the answer is at the far end: 0.789 0.789 0.789</pre></div>
+<button class='primary-toggle' aria-label='Site navigation'>menu</button>
+<div id='pst-primary-sidebar'><nav><a class='reference' href='#'>Chapter</a></nav></div>
+</main></body></html>"""
+
+
+def test_checker_catches_a_broken_page(built_site, contexts, tmp_path):
+    """Every check fails on a page made to break it (in the mode where the check applies)."""
+    (tmp_path / "broken.html").write_text(BROKEN_PAGE, encoding="utf-8")
+    url = (tmp_path / "broken.html").as_uri()
+    joined = "; ".join(check_page(contexts["phone"], url, "phone"))
     assert "request leaves the site: https://cdn.example.org/lib.js" in joined
     assert "image does not load" in joined
     assert "MathJax did not start" in joined or "math not typeset" in joined
     assert "error or stderr outputs rendered" in joined
+    assert 'narrower than its word "paddle.regularizer.L2Decay_is_a_very_lon' in joined
+    assert "result line hidden by horizontal overflow" in joined
+    assert "tapping the navigation button does not open the navigation" in joined
+    light = "; ".join(check_page(contexts["desktop"], url, "desktop"))
+    assert "axe serious color-contrast" in light
+    assert "code colour rgb(221, 221, 221) on rgb(255, 255, 255) has contrast" in light
+    dark = "; ".join(check_page(contexts["dark"], url, "dark"))
+    assert "axe serious color-contrast" in dark
+
+
+def test_checker_passes_a_page_that_reads_well(built_site, contexts, tmp_path):
+    """The same checks find nothing on a small page that is right (no false alarms)."""
+    (tmp_path / "good.html").write_text(
+        "<!DOCTYPE html><html lang='en'><head><title>good</title></head><body><main><h1>Good</h1>"
+        "<table><tr><th>Post</th><th>Verdict</th></tr><tr><td>001</td><td>holds</td></tr></table>"
+        "<div class='cell_output'><pre>loss 0.123</pre></div></main></body></html>",
+        encoding="utf-8",
+    )
+    assert check_page(contexts["desktop"], (tmp_path / "good.html").as_uri(), "desktop") == []

@@ -21,11 +21,23 @@ SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
+def sources() -> list[Path]:
+    """Every file whose text the site shows: the pages, notebooks (their outputs too) and
+    bibliography, and the book's configuration and table of contents (the title and the
+    navigation's captions; the navigation also shows each page's title)."""
+    book = ROOT / "book"
+    paths = [p for pattern in ("*.md", "*.ipynb", "*.bib") for p in sorted(book.rglob(pattern))]
+    return [p for p in paths if ".ipynb_checkpoints" not in p.parts] + [
+        ROOT / "_config.yml",
+        ROOT / "_toc.yml",
+    ]
+
+
 def used_cjk_chars() -> set[str]:
-    """Every CJK character in the book's pages, notebooks and bibliography."""
+    """Every CJK character the site shows (see :func:`sources`)."""
     chars: set[str] = set()
-    for pattern in ("*.md", "*.ipynb", "*.bib"):
-        for path in (ROOT / "book").glob(pattern):
+    for path in sources():
+        if path.exists():
             chars |= set(CJK.findall(path.read_text(encoding="utf-8")))
     return chars
 

@@ -1,26 +1,62 @@
-"""Sphinx extension of the book: the claims ledger, and one fix to the page scripts.
+"""Sphinx extension of the book: pages generated from the notebooks, and a lighter, working site.
 
-1. The ``claims-ledger`` directive, built from the notebooks' claim records.
+Directives (each reads the notebooks at build time and registers them as dependencies of the
+page, so the page is rebuilt whenever a chapter changes):
 
-    ```{claims-ledger}
-    :part: seed
-    ```
+``claims-ledger`` (``:part: seed``, ``anchors`` or ``book``)
+    The claims ledger. ``seed`` lists every claim of the four source posts
+    (``decaylab.ledger.SEED_CLAIMS``) with the verdict and evidence of the record that checks
+    it; ``anchors`` the claims of the anchors (d2l, the AdamW paper, the framework
+    documentation: ``decaylab.claims.ANCHORS``); ``book`` the book's own claims. A compact
+    table with the evidence behind a disclosure, one card per claim on a phone, filterable by
+    post (or source) and verdict (``_static/decaylab.js``, no network). Every
+    consistency check is ``decaylab.ledger.check_ledger``'s; a problem stops the build.
+``claims-checklist`` (``:notebook: NAME``)
+    One notebook's claims as a checklist a reader can run down: statement, verdict and a link
+    to the verdict box (``#claim-<id>``).
+``nbval-ignored-cells``
+    Every cell tagged ``nbval-ignore-output``, with the reason stored in its metadata under
+    ``nbval-ignore-output-reason``. A tagged cell without a reason stops the build.
+``post-key``
+    The key of the four source posts (title, author, site, address), read from the
+    ``post000`` ... ``post003`` entries of ``book/references.bib``: one place for these facts.
 
-``:part: seed`` lists every claim of the four source posts (``decaylab.ledger.SEED_CLAIMS``)
-with the verdict and evidence of the record that checks it; ``:part: book`` lists the
-book's own claims. The records are read from the stored notebook outputs at build time,
-and every notebook is registered as a dependency of the ledger page, so the page is
-rebuilt whenever a chapter's outputs change. A seed claim without a record, or a record
-without a check, stops the build with an error.
+Site fixes:
 
-2. Duplicate inline scripts are dropped from each page. sphinx-thebe registers its
-   configuration script (``const THEBE_JS_URL = ...``) on every ``env-before-read-docs``
-   event, which fires more than once per build here; the second copy re-declares a
-   ``const`` and raises a JavaScript error in the reader's browser.
+* Phone navigation: pydata-sphinx-theme 0.17 renders a second ``.primary-toggle`` button in its
+  top bar when any ``navbar_*`` slot is filled; its script binds only the first button, so the
+  visible sphinx-book-theme button opened nothing on a phone (pydata-sphinx-theme issue 2451).
+  Jupyter Book fills ``navbar_persistent`` with the search button; we empty it, so the top bar
+  is not rendered and the one toggle left works (the search field stays in the sidebar).
+  The same fix as upstream's (sphinx-book-theme pull request 1000 drops the top bar's
+  duplicate toggles); remove this once a released sphinx-book-theme carries it.
+* Font Awesome: the theme loads a 1.5 MB script for about fifteen icons. At the end of the
+  build the script is removed and the icons the pages use are written as a small CSS file
+  (``_static/decaylab-icons.css``, SVG masks taken from that script; Font Awesome Free icons,
+  CC BY 4.0).
+* The theme's CSS draws a few icons with Font Awesome's web fonts (400 KB): they are
+  subset to those icons (``_static/fonts/fa-*-subset.woff``).
+* Figures are served as 256-colour PNGs (a third of the bytes; the notebooks keep the
+  full images).
+* No source maps are shipped (``*.map`` are deleted at build-finished).
+* Figures in cell outputs link to their full-size image (Sphinx's scaled-image link).
+* Duplicate inline scripts are dropped from each page: sphinx-thebe registers its
+  configuration script (``const THEBE_JS_URL = ...``) on every ``env-before-read-docs``
+  event, which fires more than once per build here; the second copy re-declares a
+  ``const`` and raises a JavaScript error in the reader's browser.
+* Bibliography entries are list items (docutils' ``doc-biblioentry`` role inside a list is an
+  accessibility error).
+* Citation labels: the bibliography style ``decaylab`` labels the source posts "post 000" ...
+  "post 003" (the numbers the chapters and the ledger use) and every other entry by its
+  ``shorthand`` field.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import urllib.parse
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,119 +64,576 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 from sphinx.errors import ExtensionError
 
-from decaylab.ledger import SEED_CLAIMS, check_ledger, collect_records, evidence_summary
+from decaylab.claims import ANCHORS, POSTS, VERDICT_SLUGS, VERDICTS, ClaimRecord
+from decaylab.ledger import SEED_CLAIMS, book_notebooks, check_ledger, collect_records, evidence_summary
 
-VERDICT_CLASS = {"holds": "holds", "holds with a caveat": "caveat", "does not hold": "fails"}
-
-
-def _cell(content) -> nodes.entry:
-    entry = nodes.entry()
-    if isinstance(content, nodes.Node):
-        entry += content
-    else:
-        entry += nodes.paragraph(text=str(content))
-    return entry
+IGNORE_TAG = "nbval-ignore-output"
+IGNORE_REASON = "nbval-ignore-output-reason"
+SITE_JS = "decaylab.js"
+ICONS_CSS = "decaylab-icons.css"
+esc = html.escape
 
 
-def _table(headers: list[str], rows: list[list], widths: list[int]) -> nodes.table:
-    table = nodes.table(classes=["decaylab-ledger", "colwidths-given"])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for w in widths:
-        group += nodes.colspec(colwidth=w)
-    head = nodes.thead()
-    row = nodes.row()
-    for h in headers:
-        row += _cell(h)
-    head += row
-    group += head
-    body = nodes.tbody()
-    for values in rows:
-        row = nodes.row()
-        for v in values:
-            row += _cell(v)
-        body += row
-    group += body
-    return table
+# ----------------------------------------------------------------------------- helpers
+
+
+def _book_dir(env) -> Path:
+    return Path(env.app.srcdir) / "book"
+
+
+def _notebooks(env) -> list[Path]:
+    """The book's notebooks (the one list, ``decaylab.ledger.book_notebooks``), each noted as
+    a dependency of the current page."""
+    paths = book_notebooks(_book_dir(env))
+    for nb in paths:
+        env.note_dependency(str(nb))
+    return paths
+
+
+def _records(env) -> list[ClaimRecord]:
+    _notebooks(env)
+    records = collect_records(_book_dir(env))
+    problems = check_ledger(records)
+    if problems:
+        raise ExtensionError("claims ledger: " + "; ".join(problems))
+    return records
+
+
+def _chapter_titles(env) -> dict[str, str]:
+    """Each notebook's title (its first markdown heading), by notebook name."""
+    titles = {}
+    book = _book_dir(env)
+    for path in book_notebooks(book):
+        name = path.relative_to(book).with_suffix("").as_posix()
+        title = name.replace("_", " ")
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            if cell.get("cell_type") == "markdown":
+                match = re.search(r"^#\s+(.+)$", "".join(cell.get("source", "")), flags=re.M)
+                if match:
+                    title = re.sub(r"[`*]", "", match.group(1)).strip()
+                    break
+        titles[name] = title
+    return titles
+
+
+def _uri(env, notebook: str, anchor: str = "") -> str:
+    uri = env.app.builder.get_relative_uri(env.docname, "book/" + notebook)
+    return uri + (f"#{anchor}" if anchor else "")
+
+
+def _verdict_badge(verdict: str) -> str:
+    return f'<span class="ledger-verdict ledger-{VERDICT_SLUGS[verdict]}">{esc(verdict)}</span>'
+
+
+def _raw(text: str) -> nodes.raw:
+    return nodes.raw("", text, format="html")
+
+
+def _evidence_details(rec: ClaimRecord, checked_as: bool = False) -> str:
+    """The evidence behind a disclosure: the checks, the rule and result, caveat and note."""
+    items = "".join(
+        f"<li>{esc(e.label)}" + (f": <code>{esc(e.shown)}</code>" if e.shown else "") + "</li>"
+        for e in rec.evidence
+    )
+    parts = []
+    if checked_as:
+        parts.append(f'<p class="ledger-checked-as"><b>Checked as:</b> {esc(rec.statement)}</p>')
+    if rec.decision:
+        parts.append(
+            f'<p class="ledger-rule"><b>Rule (declared before the run):</b> {esc(rec.decision.rule)}</p>'
+        )
+    if items:
+        parts.append(f'<ul class="ledger-checks">{items}</ul>')
+    if rec.note:
+        parts.append(f'<p class="ledger-note"><b>Note:</b> {esc(rec.note)}</p>')
+    n = len(rec.evidence) + (rec.decision is not None)
+    summary = f"Evidence: {n} check{'s' if n != 1 else ''}"
+    return f'<details class="ledger-evidence"><summary>{summary}</summary>{"".join(parts)}</details>'
+
+
+def _claim_cell(text: str, rec: ClaimRecord, link: str, checked_as: bool = False) -> str:
+    out = f'<p class="ledger-claim">{esc(text)}</p>'
+    if rec.decision:
+        d = rec.decision
+        out += (
+            f'<p class="ledger-decision"><b>{d.n} seeds:</b> <code>{esc(d.shown())}</code> '
+            f"→ {esc(d.outcome)}</p>"
+        )
+    if rec.caveat:
+        out += f'<p class="ledger-caveat"><b>Caveat:</b> {esc(rec.caveat)}</p>'
+    out += f'<p class="ledger-where">Checked in {link}</p>'
+    return out + _evidence_details(rec, checked_as=checked_as)
+
+
+def _filter_bar(table_id: str, what: str, groups: list[tuple[str, str]], verdicts: list[str]) -> str:
+    """Two selects (group, verdict) that filter the rows of the table ``table_id``.
+
+    Hidden until the script runs, so a reader without JavaScript sees the full table."""
+    group_options = "".join(f'<option value="{esc(v)}">{esc(label)}</option>' for v, label in groups)
+    verdict_options = "".join(f'<option value="{VERDICT_SLUGS[v]}">{esc(v)}</option>' for v in verdicts)
+    return (
+        f'<form class="decaylab-ledger-filter" data-table="{table_id}" hidden>'
+        f'<label>{esc(what)} <select name="group"><option value="">all</option>{group_options}</select></label> '
+        f'<label>Verdict <select name="verdict"><option value="">all</option>{verdict_options}</select></label> '
+        f'<output class="ledger-count" aria-live="polite"></output>'
+        "</form>"
+    )
+
+
+def _table(table_id: str, headers: list[str], rows: list[tuple[dict, list[str]]], caption: str) -> str:
+    head = "".join(f'<th scope="col" class="col-{i}">{esc(h)}</th>' for i, h in enumerate(headers))
+    body = []
+    for data, cells in rows:
+        attrs = " ".join(f'data-{k}="{esc(v)}"' for k, v in data.items())
+        tds = "".join(f'<td class="col-{i}">{c}</td>' for i, c in enumerate(cells))
+        body.append(f"<tr {attrs}>{tds}</tr>")
+    return (
+        f'<table id="{table_id}" class="decaylab-ledger">'
+        f'<caption class="visually-hidden">{esc(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+# ----------------------------------------------------------------------------- directives
 
 
 class ClaimsLedger(Directive):
-    option_spec: ClassVar[dict] = {"part": lambda arg: directives.choice(arg, ("seed", "book"))}
+    option_spec: ClassVar[dict] = {
+        "part": lambda arg: directives.choice(arg, ("seed", "anchors", "book")),
+    }
 
     def run(self):
         env = self.state.document.settings.env
-        app = env.app
-        book_dir = Path(app.srcdir) / "book"
-        for nb in sorted(book_dir.rglob("*.ipynb")):
-            env.note_dependency(str(nb))
-        records = collect_records(book_dir)
-        problems = check_ledger(records)
-        if problems:
-            raise ExtensionError("claims ledger: " + "; ".join(problems))
-        by_id = {r["id"]: r for r in records}
-
-        def link(rec) -> nodes.paragraph:
-            target = "book/" + rec["notebook"]
-            uri = app.builder.get_relative_uri(env.docname, target) + f"#claim-{rec['id']}"
-            para = nodes.paragraph()
-            para += nodes.reference("", rec["notebook"].replace("_", " "), refuri=uri, internal=True)
-            return para
-
-        def verdict(rec) -> nodes.paragraph:
-            para = nodes.paragraph()
-            para += nodes.inline(
-                text=rec["verdict"], classes=["ledger-verdict", f"ledger-{VERDICT_CLASS[rec['verdict']]}"]
-            )
-            return para
-
-        def evidence(rec) -> str:
-            text = evidence_summary(rec)
-            return f"{text}. Caveat: {rec['caveat']}" if rec.get("caveat") else text
-
+        records = _records(env)
+        titles = _chapter_titles(env)
+        by_id = {r.id: r for r in records}
         part = self.options.get("part", "seed")
+        table_id = f"ledger-{part}"
+
+        def link(rec: ClaimRecord) -> str:
+            title = titles.get(rec.notebook, rec.notebook)
+            return f'<a class="ledger-link" href="{esc(_uri(env, rec.notebook, "claim-" + rec.id))}">{esc(title)}</a>'
+
+        rows: list[tuple[dict, list[str]]] = []
         if part == "seed":
-            rows = []
             for seed in SEED_CLAIMS:
-                rec = by_id[seed.checked_by]
-                rows.append([seed.claim, seed.post, verdict(rec), evidence(rec), link(rec)])
-            return [
-                _table(
-                    ["Claim (paraphrased)", "Post", "Verdict", "Measured evidence", "Checked in"],
-                    rows,
-                    [34, 6, 10, 38, 12],
-                )
-            ]
-        rows = [
-            [rec["statement"], verdict(rec), evidence(rec), link(rec)]
-            for rec in records
-            if rec["source"] == "book"
-        ]
-        return [
-            _table(
-                ["The book's own claim", "Verdict", "Measured evidence", "Checked in"], rows, [38, 10, 40, 12]
+                rec = by_id[seed.checked_by]  # check_ledger made sure it exists
+                data = {"group": seed.post, "verdict": rec.slug}
+                post = f'<span class="ledger-post">post&nbsp;{esc(seed.post)}</span>'
+                claim_cell = _claim_cell(seed.claim, rec, link(rec), checked_as=True)
+                rows.append((data, [post, claim_cell, _verdict_badge(rec.verdict)]))
+            groups = [(p, f"post {p}") for p in POSTS]
+            headers, what = ["Post", "Claim (paraphrased)", "Verdict"], "Post"
+        elif part == "anchors":
+            for rec in records:
+                if rec.source in ANCHORS:
+                    data = {"group": rec.source, "verdict": rec.slug}
+                    full = ANCHORS[rec.source]  # e.g. "Loshchilov & Hutter, Decoupled Weight ..."
+                    source = (
+                        f'<span class="ledger-source" title="{esc(full)}">{esc(full.split(",")[0])}</span>'
+                    )
+                    claim_cell = _claim_cell(rec.statement, rec, link(rec))
+                    rows.append((data, [source, claim_cell, _verdict_badge(rec.verdict)]))
+            present = {d["group"] for d, _ in rows}
+            groups = [(a, ANCHORS[a]) for a in ANCHORS if a in present]
+            headers, what = ["Source", "Claim", "Verdict"], "Source"
+        else:
+            for rec in records:
+                if rec.source == "book":
+                    data = {"group": rec.notebook, "verdict": rec.slug}
+                    claim_cell = _claim_cell(rec.statement, rec, link(rec))
+                    rows.append((data, [claim_cell, _verdict_badge(rec.verdict)]))
+            present = {d["group"] for d, _ in rows}
+            groups = [(nb, titles[nb]) for nb in titles if nb in present]
+            headers, what = ["The book's own claim", "Verdict"], "Chapter"
+        if not rows:
+            para = nodes.paragraph(
+                text=f"No {'anchor' if part == 'anchors' else part} claims are checked yet."
             )
-        ]
-
-
-def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    scripts = context.get("script_files")
-    if not scripts:
-        return
-    seen, unique = set(), []
-    for script in scripts:
-        # inline scripts come with filename None or "" (both mean "no file")
-        key = (
-            getattr(script, "filename", None) or "",
-            repr(sorted(getattr(script, "attributes", {}).items())),
+            return [para]
+        verdicts = [v for v in VERDICTS if any(d["verdict"] == VERDICT_SLUGS[v] for d, _ in rows)]
+        counts = ", ".join(f"{sum(d['verdict'] == VERDICT_SLUGS[v] for d, _ in rows)} {v}" for v in verdicts)
+        summary = f'<p class="ledger-summary">{len(rows)} claims: {esc(counts)}.</p>'
+        caption = f"Claims ledger: {what.lower()}, claim, verdict and where it is checked"
+        html_text = (
+            f'<div class="decaylab-ledger-part ledger-part-{part}">{summary}'
+            f"{_filter_bar(table_id, what, groups, verdicts)}"
+            f"{_table(table_id, headers, rows, caption)}</div>"
         )
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    scripts[:] = unique  # in place: listeners after this one (sphinx.ext.mathjax) still append to it
+        return [_raw(html_text)]
+
+
+class ClaimsChecklist(Directive):
+    """One notebook's claims as a checklist (for the checklist page)."""
+
+    option_spec: ClassVar[dict] = {"notebook": directives.unchanged_required}
+
+    def run(self):
+        env = self.state.document.settings.env
+        name = self.options.get("notebook", "").strip().removesuffix(".ipynb")
+        records = _records(env)
+        names = {
+            p.relative_to(_book_dir(env)).with_suffix("").as_posix() for p in book_notebooks(_book_dir(env))
+        }
+        if name not in names:
+            raise self.error(
+                f"claims-checklist: no notebook book/{name}.ipynb (known: {', '.join(sorted(names))})"
+            )
+        mine = [r for r in records if r.notebook == name]
+        if not mine:
+            raise self.error(
+                f"claims-checklist: book/{name}.ipynb stores no claim records (execute it first)"
+            )
+        items = []
+        for i, rec in enumerate(mine, 1):
+            box = f"check-{name}-{i}"
+            items.append(
+                f'<li class="decaylab-checklist-item checklist-{rec.slug}">'
+                f'<input type="checkbox" id="{box}">'
+                f'<label for="{box}">{esc(rec.statement)}</label> '
+                f"{_verdict_badge(rec.verdict)} "
+                f'<a class="ledger-link" href="{esc(_uri(env, name, "claim-" + rec.id))}">see the check</a>'
+                + (f'<p class="ledger-caveat"><b>Caveat:</b> {esc(rec.caveat)}</p>' if rec.caveat else "")
+                + f'<p class="checklist-evidence">{esc(evidence_summary(rec))}</p>'
+                + "</li>"
+            )
+        return [_raw(f'<ol class="decaylab-checklist">{"".join(items)}</ol>')]
+
+
+class NbvalIgnoredCells(Directive):
+    """Every cell whose output nbval does not compare, and why."""
+
+    def run(self):
+        env = self.state.document.settings.env
+        book = _book_dir(env)
+        titles = _chapter_titles(env)
+        rows, missing = [], []
+        for path in _notebooks(env):
+            name = path.relative_to(book).with_suffix("").as_posix()
+            n_code = 0
+            for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+                if cell.get("cell_type") != "code":
+                    continue
+                n_code += 1
+                meta = cell.get("metadata", {})
+                if IGNORE_TAG not in meta.get("tags", []):
+                    continue
+                reason = str(meta.get(IGNORE_REASON, "")).strip()
+                if not reason:
+                    missing.append(f"{name}.ipynb code cell {n_code}")
+                    continue
+                source = "".join(cell.get("source", "")).strip().splitlines()
+                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
+                rows.append((name, n_code, first, reason))
+        if missing:
+            raise ExtensionError(
+                f"cells tagged {IGNORE_TAG!r} without a {IGNORE_REASON!r} in their metadata: "
+                + "; ".join(missing)
+                + ". Say in one line why the output cannot be compared."
+            )
+        if not rows:
+            return [
+                nodes.paragraph(text="No cell is excluded from the comparison: nbval compares every output.")
+            ]
+        items = "".join(
+            f'<li><a href="{esc(_uri(env, name))}">{esc(titles.get(name, name))}</a>, code cell {n} '
+            f"(<code>{esc(first[:60] + ('…' if len(first) > 60 else ''))}</code>): {esc(reason)}</li>"
+            for name, n, first, reason in rows
+        )
+        return [_raw(f'<ul class="decaylab-ignored-cells">{items}</ul>')]
+
+
+def _bib_entries(env) -> dict:
+    from pybtex.database import parse_file
+
+    bib = Path(env.app.srcdir) / "book" / "references.bib"
+    env.note_dependency(str(bib))
+    return parse_file(str(bib), bib_format="bibtex").entries
+
+
+def _plain(text: str) -> str:
+    """A BibTeX field as plain text (braces and the escapes the book uses removed)."""
+    return (
+        text.replace("\\&", "&")
+        .replace("\\_", "_")
+        .replace("{", "")
+        .replace("}", "")
+        .replace("``", "“")
+        .replace("''", "”")
+    )
+
+
+class PostKey(Directive):
+    """The four source posts: number, title, author, site and address (from references.bib)."""
+
+    def run(self):
+        env = self.state.document.settings.env
+        entries = _bib_entries(env)
+        items = []
+        for post in POSTS:
+            key = f"post{post}"
+            if key not in entries:
+                raise self.error(f"post-key: references.bib has no entry {key!r}")
+            e = entries[key]
+            f = e.fields
+            authors = " and ".join(_plain(str(p)) for p in e.persons.get("author", []))
+            site = _plain(f.get("howpublished", ""))
+            facts = [x for x in (authors, site, f.get("year", "")) if x]
+            text = "; ".join(esc(x) for x in facts) + "."
+            if "url" in f:
+                host = urllib.parse.urlsplit(f["url"]).netloc.removeprefix("www.")
+                text += f' <a href="{esc(f["url"])}">{esc(host)}</a>'
+            missing = [w for w, have in (("author", authors), ("address", "url" in f)) if not have]
+            if missing:
+                text += f' <span class="post-key-missing">({" and ".join(missing)} not recorded)</span>'
+            items.append(
+                f'<dt id="post-{post}">post {post}</dt><dd><cite>{esc(_plain(f["title"]))}</cite>. {text}</dd>'
+            )
+        return [_raw(f'<dl class="decaylab-post-key">{"".join(items)}</dl>')]
+
+
+# ----------------------------------------------------------------------------- bibliography style
+
+
+def _register_bib_style() -> None:
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.unsrt import Style as Unsrt
+    from pybtex.style.labels import BaseLabelStyle
+    from pybtex.style.sorting import BaseSortingStyle
+
+    class Labels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                yield entry.fields.get("shorthand", entry.key)
+
+    class Sorting(BaseSortingStyle):
+        def sorting_key(self, entry):
+            return (not entry.key.startswith("post"), entry.fields.get("shorthand", entry.key).lower())
+
+    class DecaylabStyle(Unsrt):
+        default_label_style = Labels
+        default_sorting_style = Sorting
+
+    register_plugin("pybtex.style.formatting", "decaylab", DecaylabStyle, force=True)
+
+
+# ----------------------------------------------------------------------------- events
+
+
+def _fix_navbar(app, config):
+    # pydata-sphinx-theme issue 2451 (see the module docstring): no top bar, one toggle.
+    options = dict(config.html_theme_options or {})
+    options["navbar_persistent"] = []
+    options["navbar_start"] = options["navbar_center"] = options["navbar_end"] = []
+    config.html_theme_options = options
+
+
+def _in_cell_output(node) -> bool:
+    while node is not None:
+        if "cell_output" in node.get("classes", ()):
+            return True
+        node = node.parent
+    return False
+
+
+def _link_full_size_images(app, doctree, docname):
+    """Figures in cell outputs fill the text column and link to the full-size file.
+
+    A width makes Sphinx wrap the image in a link to itself (its scaled-image link)."""
+    for node in doctree.findall(nodes.image):
+        if _in_cell_output(node) and not any(k in node for k in ("scale", "width", "height")):
+            node["width"] = "100%"
+            node["classes"].append("decaylab-figure-image")
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if scripts:
+        seen, unique = set(), []
+        for script in scripts:
+            # inline scripts come with filename None or "" (both mean "no file")
+            key = (
+                getattr(script, "filename", None) or "",
+                repr(sorted(getattr(script, "attributes", {}).items())),
+            )
+            if key not in seen:
+                seen.add(key)
+                unique.append(script)
+        scripts[:] = unique  # in place: listeners after this one (sphinx.ext.mathjax) still append to it
+
+
+_FA_PACK = re.compile(r'var p=\{(.*?)\};.*?d\("(fab|fas|far)",p\)', re.S)
+_FA_ICON = re.compile(r'(?:"([a-z0-9-]+)"|([a-z0-9_$]+)):\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","(M[^"]+)"\]')
+_FA_USE = re.compile(r'class="([^"]*\bfa-[^"]*)"')
+_FA_PREFIX = {
+    "fa-solid": "fas",
+    "fas": "fas",
+    "fa-brands": "fab",
+    "fab": "fab",
+    "fa-regular": "far",
+    "far": "far",
+}
+_FA_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+
+
+def _icons_css(fontawesome_js: Path, used: set[tuple[str, str]]) -> str:
+    source = fontawesome_js.read_text(encoding="utf-8")
+    packs: dict[str, dict[str, tuple[int, int, str]]] = {}
+    for body, prefix in _FA_PACK.findall(source):
+        for quoted, bare, w, h, path in _FA_ICON.findall(body):
+            packs.setdefault(prefix, {})[quoted or bare] = (int(w), int(h), path)
+    rules = [
+        "/* Font Awesome Free icons (https://fontawesome.com, CC BY 4.0): only those the pages use,",
+        "   as CSS masks, generated by book/_ext/decaylab_book.py in place of the 1.5 MB script. */",
+        ".fa-solid,.fas,.fa-brands,.fab,.fa-regular,.far{display:inline-block;width:1em;height:1em;"
+        "vertical-align:-0.125em;background-color:currentColor;"
+        "-webkit-mask:var(--dl-icon) center/contain no-repeat;mask:var(--dl-icon) center/contain no-repeat}",
+        ".fa-lg{font-size:1.25em;line-height:0.05em;vertical-align:-0.2em}",
+        # the theme's CSS also draws each icon as a glyph of the web font: not any more
+        ".fa-solid::before,.fas::before,.fa-brands::before,.fab::before,.fa-regular::before,.far::before"
+        "{content:none!important}",
+    ]
+    missing = []
+    for prefix, name in sorted(used):
+        icon = packs.get(prefix, {}).get(name)
+        if icon is None:
+            missing.append(f"{prefix} {name}")
+            continue
+        w, h, path = icon
+        svg = f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {w} {h}'><path d='{path}'/></svg>"
+        data = urllib.parse.quote(svg, safe=" /:=',")
+        selectors = ",".join(f".{p}.fa-{name}" for p, q in _FA_PREFIX.items() if q == prefix)
+        rules.append(f'{selectors}{{--dl-icon:url("data:image/svg+xml,{data}");width:{w / h:.4g}em}}')
+    if missing:
+        raise ExtensionError(
+            f"icons used by the pages but not found in {fontawesome_js.name}: {', '.join(missing)}"
+        )
+    return "\n".join(rules) + "\n"
+
+
+_FA_FACES = (  # the Font Awesome web fonts the theme's CSS declares: family, weight, file
+    ("Font Awesome 6 Free", 900, "fa-solid-900.ttf"),
+    ("Font Awesome 6 Free", 400, "fa-regular-400.ttf"),
+    ("Font Awesome 6 Brands", 400, "fa-brands-400.ttf"),
+)
+_CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+_PUA = re.compile(r"[\ue000-\uf8ff]|\\(f[0-9a-f]{3}|e[0-9a-f]{3})\b", re.I)
+
+
+def _icon_font_faces(static: Path) -> str:
+    """The theme's CSS draws a few icons with Font Awesome's web fonts (breadcrumbs, external
+    links, admonitions): 400 KB of fonts. Subset each font to the icons the CSS names and
+    declare the subsets after the theme's own @font-face rules (the last rule wins, so the
+    full fonts are never fetched)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    used = set()
+    for css in static.rglob("*.css"):  # the theme's own rules, not Font Awesome's ".fa-*" list
+        if "vendor" in css.relative_to(static).parts:
+            continue
+        for selector, declarations in _CSS_RULE.findall(css.read_text(encoding="utf-8", errors="replace")):
+            if ".fa-" in selector or selector.lstrip().startswith(".fa"):
+                continue
+            for match in _PUA.finditer(declarations):
+                used.add(int(match.group(1), 16) if match.group(1) else ord(match.group(0)))
+    rules = []
+    for family, weight, name in _FA_FACES:
+        source = static / "vendor" / "fontawesome" / "webfonts" / name
+        if not source.exists():
+            continue
+        font = TTFont(source)
+        codepoints = sorted(used & set(font.getBestCmap()))
+        if not codepoints:
+            continue
+        options = subset.Options()
+        options.flavor = "woff"
+        options.layout_features = []
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        target = static / "fonts" / f"{Path(name).stem}-subset.woff"
+        target.parent.mkdir(exist_ok=True)
+        font.flavor = "woff"
+        font.save(target)
+        rules.append(
+            f'@font-face{{font-family:"{family}";font-style:normal;font-weight:{weight};font-display:block;'
+            f'src:url("fonts/{target.name}") format("woff")}}'
+        )
+    return "\n".join(rules) + "\n"
+
+
+def _smaller_figures(images: Path) -> None:
+    """Figures are served as 256-colour PNGs (Pillow's octree quantizer, no dithering): a
+    third of the bytes, no visible change for plots. The notebooks keep the full images."""
+    import io
+
+    from PIL import Image
+
+    for path in images.glob("*.png"):
+        with Image.open(path) as im:
+            im.load()
+            mode = "RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB"
+            quantized = im.convert(mode).quantize(
+                colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+            )
+        buffer = io.BytesIO()
+        quantized.save(buffer, "PNG", optimize=True)
+        if buffer.tell() < path.stat().st_size:
+            path.write_bytes(buffer.getvalue())
+
+
+def _finish(app, exception):
+    """Replace Font Awesome's script by the icons the pages use; ship no source maps."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    static = out / "_static"
+    pages = list(out.rglob("*.html"))
+    used: set[tuple[str, str]] = set()
+    for page in pages:
+        for classes in _FA_USE.findall(page.read_text(encoding="utf-8")):
+            words = classes.split()
+            prefix = next((_FA_PREFIX[w] for w in words if w in _FA_PREFIX), None)
+            for w in words:
+                if prefix and w.startswith("fa-") and w not in _FA_PREFIX and w not in ("fa-lg", "fa-fw"):
+                    used.add((prefix, w[3:]))
+    fontawesome = static / "scripts" / "fontawesome.js"
+    if fontawesome.exists():
+        css = _icons_css(fontawesome, used) + _icon_font_faces(static)
+        (static / ICONS_CSS).write_text(css, encoding="utf-8")
+        fontawesome.unlink()
+        for extra in static.glob("scripts/fontawesome.js.*"):
+            extra.unlink()
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        new = _FA_SCRIPT.sub("", text)
+        # docutils marks bibliography entries role="doc-biblioentry" inside role="list": a
+        # list may hold only list items (axe: aria-required-children, critical).
+        new = new.replace('role="doc-biblioentry"', 'role="listitem"')
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    _smaller_figures(out / "_images")
+    for source_map in out.rglob("*.map"):
+        source_map.unlink()
+    for asset in [*static.rglob("*.js"), *static.rglob("*.css")]:
+        text = asset.read_text(encoding="utf-8", errors="surrogateescape")
+        new = re.sub(r"\n?/[/*][#@] sourceMappingURL=[^\n]*?(\*/)?$", "", text, flags=re.M)
+        if new != text:
+            asset.write_text(new, encoding="utf-8", errors="surrogateescape")
 
 
 def setup(app):
+    _register_bib_style()
     app.add_directive("claims-ledger", ClaimsLedger)
+    app.add_directive("claims-checklist", ClaimsChecklist)
+    app.add_directive("nbval-ignored-cells", NbvalIgnoredCells)
+    app.add_directive("post-key", PostKey)
+    app.add_css_file(ICONS_CSS)
+    app.add_js_file(SITE_JS, loading_method="defer")
+    app.connect("config-inited", _fix_navbar)
+    app.connect("doctree-resolved", _link_full_size_images)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
-    app.connect("html-page-context", _drop_duplicate_scripts, priority=1)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    app.connect("html-page-context", _page_context, priority=1)
+    app.connect("build-finished", _finish)
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,79 @@
+/* Weight Decay, Verified: filter the claims ledger by post (or source, or chapter) and verdict.
+   Works offline; without JavaScript the filters stay hidden and every row is shown. */
+(function () {
+  "use strict";
+  function setup(form) {
+    var table = document.getElementById(form.dataset.table);
+    if (!table) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var output = form.querySelector("output");
+    function apply() {
+      var group = form.elements.group.value, verdict = form.elements.verdict.value, shown = 0;
+      rows.forEach(function (row) {
+        var keep = (!group || row.dataset.group === group) && (!verdict || row.dataset.verdict === verdict);
+        row.hidden = !keep;
+        if (keep) shown += 1;
+      });
+      output.textContent = shown === rows.length ? "" : "showing " + shown + " of " + rows.length;
+    }
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+    form.hidden = false;
+    apply();
+  }
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("form.decaylab-ledger-filter"), setup);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+
+/* Tables that are wider than the text column (the measured tables in cell outputs) scroll
+   sideways; say so. The container gets "is-scrollable" while columns are hidden on the right
+   (CSS fades the right edge) and a note above the table says how to see them. */
+(function () {
+  "use strict";
+  function update(box) {
+    var hidden = box.scrollWidth - box.clientWidth - box.scrollLeft > 2;
+    box.classList.toggle("is-scrollable", box.scrollWidth > box.clientWidth + 2);
+    box.classList.toggle("has-more", hidden);
+  }
+  function start() {
+    var boxes = document.querySelectorAll(".cell_output .pst-scrollable-table-container");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var note = document.createElement("p");
+      note.className = "decaylab-scroll-note";
+      note.textContent = "The table is wider than the page: scroll it sideways for more columns →";
+      box.parentNode.insertBefore(note, box);
+      box.addEventListener("scroll", function () { update(box); }, { passive: true });
+      update(box);
+    });
+    window.addEventListener("resize", function () { Array.prototype.forEach.call(boxes, update); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+
+/* On a phone the measured tables in cell outputs become one card per row: each cell is
+   labelled with its column's header (CSS shows the label), so the answer is on screen
+   without scrolling. */
+(function () {
+  "use strict";
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll(".cell_output table"), function (table) {
+      var head = table.tHead && table.tHead.rows[0];
+      if (!head) return;
+      var labels = Array.prototype.map.call(head.cells, function (c) { return c.textContent.trim(); });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          Array.prototype.forEach.call(row.cells, function (cell, i) {
+            if (labels[i]) cell.setAttribute("data-label", labels[i]);
+          });
+        });
+      });
+      table.classList.add("decaylab-stackable");
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

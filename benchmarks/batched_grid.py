@@ -1,14 +1,15 @@
 """Time the AdamW paper's 2×2 grid (book/adamw_figure.ipynb) on the batched engine.
 
-On the figure's own grid (same data, network, learning rates, decays, seeds and epochs,
-read from the notebook's cells) this prints:
+On the figure's own grid (the same data, network, learning rates, decays, schedule, seeds
+and epochs, read from the notebook's own cells) this prints:
 
 * the time of ``decaylab.stacked.fit_classifiers`` for the four panels, and the rate of
   matrix-product arithmetic it achieves (GFLOP/s);
 * the rate of one large ``torch.matmul`` measured in the same run: the practical peak of
   this machine with the same threads;
-* the time of a loop of separate ``torch.optim`` runs, measured on the first seed's cells
-  of every panel and scaled to all seeds, and the speed-up;
+* the time of a loop of separate ``torch.optim`` runs (with the same cosine schedule),
+  measured on the first seed's cells of every panel and scaled to all seeds, and the
+  speed-up;
 * the largest weight difference between the loop and the engine on those cells after one
   epoch (an exactness check; after hundreds of steps, cells trained at the largest
   learning rates are chaotic and float32 rounding differences grow).
@@ -28,7 +29,13 @@ from pathlib import Path
 import torch
 
 from decaylab.data import mnist1d
-from decaylab.stacked import BatchedOptimizer, StackedMLP, fit_classifiers, minibatch_orders
+from decaylab.stacked import (
+    BatchedOptimizer,
+    StackedMLP,
+    cosine_multipliers,
+    fit_classifiers,
+    minibatch_orders,
+)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "book" / "adamw_figure.ipynb"
 
@@ -36,10 +43,15 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "book" / "adamw_figure.ipynb
 def figure_grid() -> dict:
     """Run the notebook's cells that define the data and the grid; return their names."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    ns = {"torch": torch, "mnist1d": mnist1d, "print": lambda *a, **k: None}
+    ns = {
+        "torch": torch,
+        "mnist1d": mnist1d,
+        "cosine_multipliers": cosine_multipliers,
+        "print": lambda *a, **k: None,
+    }
     for cell in cells:
         src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and ("N_TRAIN, BATCH" in src or "PANELS = {" in src):
+        if cell["cell_type"] == "code" and ("# The figure's setup" in src or "PANELS = {" in src):
             exec(src, ns)
     return ns
 
@@ -61,14 +73,16 @@ def matmul_flops_per_sample(sizes: list[int]) -> int:
 
 def mlp(g: dict, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
-    h = g["HIDDEN"]
-    return torch.nn.Sequential(torch.nn.Linear(40, h), torch.nn.ReLU(), torch.nn.Linear(h, 10))
+    layers = []
+    for a, b in itertools.pairwise(g["SIZES"]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
 
 
 def torch_optimizer(params, args: dict, lr: float, decay: float):
     """The torch.optim equivalent of one cell (decay in the paper's units for decoupled panels)."""
     if args["kind"] == "adam":
-        if args["decoupled"] == "paper":
+        if args["decoupled"] == "paper":  # torch shrinks by lr_t * wd = eta_t * decay
             return torch.optim.AdamW(params, lr=lr, weight_decay=decay / lr)
         return torch.optim.Adam(params, lr=lr, weight_decay=decay)
     if args["decoupled"] == "paper":  # SGDW: torch has none; shrink by hand before each step
@@ -78,7 +92,7 @@ def torch_optimizer(params, args: dict, lr: float, decay: float):
 
 def loop_first_seed(g: dict, x, y, name: str, epochs: int):
     """Separate torch.optim runs of the first seed's cells of one panel; returns (seconds, models)."""
-    args, lrs = g["PANELS"][name]
+    args, lrs, decays = g["PANELS"][name]
     seed = next(iter(g["SEEDS"]))
     batches = [
         perm[0, k : k + g["BATCH"]]
@@ -88,17 +102,20 @@ def loop_first_seed(g: dict, x, y, name: str, epochs: int):
     models = []
     start = time.perf_counter()
     for lr in lrs:
-        for d in g["DECAYS_NORM"]:
+        for d in decays:
             decay = d * g["NORM"]
             m = mlp(g, seed)
             opt = torch_optimizer(m.parameters(), args, lr, decay)
-            for idx in batches:
+            for t, idx in enumerate(batches):
+                eta = float(g["SCHEDULE"][t])
+                for group in opt.param_groups:
+                    group["lr"] = eta * lr
                 opt.zero_grad()
                 torch.nn.functional.cross_entropy(m(x[idx]), y[idx]).backward()
                 if args["kind"] == "sgd" and args["decoupled"] == "paper":
                     with torch.no_grad():
                         for p in m.parameters():
-                            p.mul_(1 - decay)
+                            p.mul_(1 - eta * decay)
                 opt.step()
             models.append(m)
     return time.perf_counter() - start, models
@@ -106,16 +123,18 @@ def loop_first_seed(g: dict, x, y, name: str, epochs: int):
 
 def train_panel(g: dict, x, y, name: str, seeds: list, epochs: int) -> StackedMLP:
     """One panel of the figure on the batched engine, as the notebook trains it."""
-    args, lrs = g["PANELS"][name]
-    cells = [(s, lr, d * g["NORM"]) for s in seeds for lr in lrs for d in g["DECAYS_NORM"]]
+    args, lrs, decays = g["PANELS"][name]
+    cells = [(s, lr, d * g["NORM"]) for s in seeds for lr in lrs for d in decays]
     inits = {s: mlp(g, s) for s in seeds}
     stack = StackedMLP.from_modules([inits[s] for s, _, _ in cells])
     opt = BatchedOptimizer(
         stack.parameters(), lr=[c[1] for c in cells], weight_decay=[c[2] for c in cells], **args
     )
+    steps = epochs * (len(x) // g["BATCH"])
     fit_classifiers(
-        stack, opt, x, y, epochs=epochs, batch_size=g["BATCH"], order_seeds=[1000 + c[0] for c in cells]
-    )
+        stack, opt, x, y, epochs=epochs, batch_size=g["BATCH"], order_seeds=[1000 + c[0] for c in cells],
+        schedule=g["SCHEDULE"][:steps],
+    )  # fmt: skip
     return stack
 
 
@@ -124,10 +143,10 @@ def main() -> None:
     g = figure_grid()
     x, y = g["data"]["x_train"], g["data"]["y_train"]
     seeds = list(g["SEEDS"])
-    n_cells = len(g["DECAYS_NORM"]) * sum(len(lrs) for _, lrs in g["PANELS"].values())
+    n_cells = sum(len(lrs) * len(ds) for _, lrs, ds in g["PANELS"].values())
     n_models = n_cells * len(seeds)
     steps = g["EPOCHS"] * (len(x) // g["BATCH"])
-    flops = matmul_flops_per_sample([40, g["HIDDEN"], 10]) * g["BATCH"] * steps * n_models
+    flops = matmul_flops_per_sample(g["SIZES"]) * g["BATCH"] * steps * n_models
 
     peak = matmul_gflops()
     start = time.perf_counter()
@@ -149,7 +168,7 @@ def main() -> None:
 
     print(
         f"AdamW paper grid on MNIST-1D: 4 panels x {n_cells // 4} cells x {len(seeds)} seeds = "
-        f"{n_models} networks, {steps} steps of {g['BATCH']}"
+        f"{n_models} networks {'-'.join(map(str, g['SIZES']))}, {steps} steps of {g['BATCH']}"
     )
     print(f"torch threads: {torch.get_num_threads()}")
     print(f"{'':38s} {'seconds':>8s} {'GFLOP/s':>8s}")

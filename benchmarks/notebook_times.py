@@ -1,7 +1,10 @@
 """Execute every notebook under book/ in a fresh kernel and print a table of times, slowest first.
 
 A measurement, not a test: it never fails because a notebook is slow. The book's
-budget is 30 s per notebook on 2 CPU cores. Stored outputs are not touched.
+budget is 30 s per notebook on 2 CPU cores, with one exception: the AdamW paper's figure
+(book/adamw_figure.ipynb) may take up to 90 s, because its verdict needs 20 seeds of four
+4 x 4 grids (1,280 networks) and no smaller run can decide it (the chapter says so).
+Stored outputs are not touched.
 
     make bench          # or: .venv/bin/python benchmarks/notebook_times.py
 """
@@ -20,6 +23,10 @@ from bookfiles import notebooks  # noqa: E402
 from nbtools import execute  # noqa: E402
 
 BUDGET_S = 30.0
+#: The one chapter with a larger budget, and why (printed under the table).
+EXCEPTIONS = {
+    "book/adamw_figure.ipynb": (90.0, "20 seeds x 4 panels x 16 cells, the smallest run that decides")
+}
 
 
 def main() -> None:
@@ -37,10 +44,15 @@ def main() -> None:
     print(f"{'notebook':{width}s}  {'seconds':>8s}  {'budget':>7s}  status")
     print(f"{'-' * width}  {'-' * 8}  {'-' * 7}  ------")
     for name, seconds, status in rows:
-        within = "within" if seconds <= BUDGET_S else "OVER"
-        print(f"{name:{width}s}  {seconds:8.1f}  {within:>7s}  {status}")
+        budget = EXCEPTIONS.get(name, (BUDGET_S, ""))[0]
+        within = "within" if seconds <= budget else "OVER"
+        mark = " *" if name in EXCEPTIONS else ""
+        print(f"{name:{width}s}  {seconds:8.1f}  {within:>7s}  {status}{mark}")
     total = sum(r[1] for r in rows if r[1] == r[1])
     print(f"{'total':{width}s}  {total:8.1f}")
+    print(f"budget: {BUDGET_S:.0f} s per notebook, except (*):")
+    for name, (budget, why) in EXCEPTIONS.items():
+        print(f"  {name}: {budget:.0f} s ({why})")
 
 
 if __name__ == "__main__":

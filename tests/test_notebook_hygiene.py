@@ -15,6 +15,8 @@ import nbformat
 import pytest
 from bookfiles import ROOT, notebooks
 
+from decaylab.claims import METADATA_KEY
+
 NOTEBOOKS = notebooks()
 IDS = [p.name for p in NOTEBOOKS]
 
@@ -213,7 +215,7 @@ def test_evidence_text_is_not_typed(path):
 def test_chapters_with_claims_declare_a_perturbation(path):
     nb = nbformat.read(path, as_version=4)
     has_claims = any("claim(" in c.source for c in nb.cells if c.cell_type == "code")
-    perturbations = nb.metadata.get("decaylab", {}).get("perturbations", [])
+    perturbations = nb.metadata.get(METADATA_KEY, {}).get("perturbations", [])
     if has_claims:
         assert perturbations, (
             f"{path.name}: no perturbation in metadata.decaylab.perturbations (see tests/test_checks_bite.py)"

@@ -58,17 +58,22 @@ def test_momentum_two_steps_by_hand():
     assert p["w"][0] == pytest.approx(1.43)
 
 
+def assert_same_trajectory(a, b, *, steps, seed, rtol):
+    """Step two ReferenceOptimizers on the same random weights and gradients; they must agree."""
+    rng = np.random.default_rng(seed)
+    pa = pb = {"w": rng.normal(size=5)}
+    for _ in range(steps):
+        g = {"w": rng.normal(size=5)}
+        pa, pb = a.step(pa, g), b.step(pb, g)
+    np.testing.assert_allclose(pa["w"], pb["w"], rtol=rtol)
+
+
 def test_momentum_pytorch_and_paddle_styles_agree_without_dampening():
-    rng = np.random.default_rng(0)
     a = ReferenceOptimizer(optimizer="momentum", lr=0.05, momentum=0.8, decay="l2", coeff=0.1)
     b = ReferenceOptimizer(
         optimizer="momentum", lr=0.05, momentum=0.8, decay="l2", coeff=0.1, momentum_style="paddle"
     )
-    pa = pb = {"w": rng.normal(size=5)}
-    for _ in range(6):
-        g = {"w": rng.normal(size=5)}
-        pa, pb = a.step(pa, g), b.step(pb, g)
-    np.testing.assert_allclose(pa["w"], pb["w"], rtol=1e-13)
+    assert_same_trajectory(a, b, steps=6, seed=0, rtol=1e-13)
 
 
 def test_momentum_dampening_does_not_dampen_the_first_step():
@@ -176,15 +181,10 @@ def test_paper_adamw_step_by_hand_with_a_schedule_multiplier():
 
 
 def test_paper_adamw_equals_framework_adamw_with_weight_decay_lambda_over_lr():
-    rng = np.random.default_rng(3)
     lr, lam = 0.02, 0.004
     a = ReferenceOptimizer(optimizer="adam", lr=lr, decay="decoupled_paper", coeff=lam)
     b = ReferenceOptimizer(optimizer="adam", lr=lr, decay="decoupled", coeff=lam / lr)
-    pa = pb = {"w": rng.normal(size=5)}
-    for _ in range(5):
-        g = {"w": rng.normal(size=5)}
-        pa, pb = a.step(pa, g), b.step(pb, g)
-    np.testing.assert_allclose(pa["w"], pb["w"], rtol=1e-14)
+    assert_same_trajectory(a, b, steps=5, seed=3, rtol=1e-14)
 
 
 def test_schedule_multiplies_the_learning_rate():

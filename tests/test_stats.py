@@ -113,8 +113,8 @@ def test_paired_difference_names_b():
 def test_rule_text_states_the_whole_rule():
     d = mean_effect([0.3, 0.5] * 10, quantity="gain", margin=0.1, confidence=0.9)
     assert d.rule == (
-        "90% t-interval of the mean over seeds of (gain); holds if it lies above 0 and reaches the "
-        "margin 0.1; does not hold if it lies wholly below the margin; otherwise not settled"
+        "90% t-interval of the mean over seeds of (gain); holds if it lies above 0 and the mean "
+        "reaches the margin 0.1; does not hold if it lies wholly below the margin; otherwise not settled"
     )
 
 
@@ -132,11 +132,21 @@ def test_option_ranges():
         ({"confidence": 0.4}, r"^confidence must be >= 0.5"),
         ({"digits": -1}, r"^digits must be >= 0"),
         ({"digits": 13}, r"^digits must be <= 12"),
-        ({"quantity": None}, r"^quantity must be a non-empty string"),
         ({"quantity": "  "}, r"^quantity must be a non-empty string"),
     ]:
         with pytest.raises(ValueError, match=message):
             mean_effect(**{**ok, **kwargs})
+    with pytest.raises(TypeError, match=r"^quantity must be a non-empty string"):
+        mean_effect(**{**ok, "quantity": None})
+
+
+def test_an_effect_whose_mean_falls_short_of_the_margin_is_not_settled():
+    # the interval lies above 0 and reaches the margin, but the mean does not: not "holds"
+    effects = [0.05, 0.35] * 10  # mean 0.2, interval about [0.13, 0.27]
+    d = mean_effect(effects, quantity="q", margin=0.25)
+    assert d.low > 0 and d.high > 0.25 and d.estimate < 0.25
+    assert d.outcome == "not settled at this scale"
+    assert mean_effect(effects, quantity="q", margin=0.19).outcome == "holds"  # the mean reaches 0.19
 
 
 def test_decision_keeps_the_quantity_and_the_default_digits():

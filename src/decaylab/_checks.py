@@ -28,11 +28,18 @@ def one_of(name: str, value, accepted: Iterable[str]) -> str:
     return value
 
 
-def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
-    """Return ``value`` as a float after checking it is a finite real in the range."""
+def real(name: str, value, *, low=None, high=None, low_open=False, high_open=False, finite=True) -> float:
+    """Return ``value`` as a float after checking it is a finite real in the range.
+
+    With ``finite=False`` NaN and infinities are let through (a measured value that a check
+    then fails on); a one-element NumPy array counts as its element."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real | np.floating | np.integer):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
     value = float(value)
+    if not finite:
+        return value
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):

@@ -80,7 +80,8 @@ _ALLOWED_BY_OUTCOME = {
     "not settled at this scale": ("not settled at this scale",),
 }
 
-#: The four source posts, by the number their file name starts with in ``shared/seeds/``.
+#: The four source posts, by the number their file name starts with (000-003); the book's
+#: references and landing page give each post's title, author and address.
 POSTS = {
     "000": "post 000 (PaddlePaddle L2Decay and ParamAttr)",
     "001": "post 001 (weight decay and learning-rate decay)",
@@ -275,11 +276,8 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
 
 
 def _number(name: str, value) -> float:
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    return float(value)
+    """A measured number (NaN and infinities allowed: the check then fails)."""
+    return _checks.real(name, value, finite=False)
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -332,7 +330,8 @@ def evaluate_claim(
 
     Same arguments as :func:`claim`, which also displays the verdict box.
     """
-    if not isinstance(claim_id, str) or not _ID.match(claim_id):
+    _checks.text("claim_id", claim_id, what="lower-case words joined by hyphens")
+    if not _ID.match(claim_id):
         raise ValueError(
             f"claim_id must be lower-case words joined by hyphens, like 'paddle-l1decay-sign'; got {claim_id!r}"
         )

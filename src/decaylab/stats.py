@@ -11,12 +11,14 @@ cheap) with :func:`paired_difference` or :func:`mean_effect`:
 * the rule takes the 95% confidence interval of the mean effect (Student's t over seeds)
   and decides:
 
-  - **holds** if the interval lies above 0 and reaches the margin (the effect is there, in
-    the claimed direction, and it is not negligible);
+  - **holds** if the interval lies above 0 and the estimate reaches the margin (the effect
+    is there, in the claimed direction, and as large as what counts);
   - **does not hold** if the whole interval lies below the margin: the effect is either in
     the opposite direction or smaller than what counts (an equivalence-style bound);
-  - **not settled at this scale** otherwise: the interval straddles 0, so the experiment
-    cannot tell.
+  - **not settled at this scale** otherwise: the interval straddles 0 (the experiment cannot
+    tell whether there is an effect), or it lies above 0 but the estimate falls short of
+    the margin while the interval still reaches it (there is an effect, perhaps too small
+    to matter).
 
 The :class:`Decision` it returns carries the rule in words, the number of seeds, the
 estimate and the interval; :func:`decaylab.claims.claim` shows them in the verdict box and
@@ -91,8 +93,7 @@ def mean_effect(
     >>> d.outcome, d.n
     ('holds', 20)
     """
-    if not isinstance(quantity, str) or not quantity.strip():
-        raise ValueError("quantity must be a non-empty string saying what one effect measures")
+    _checks.text("quantity", quantity, what="a non-empty string saying what one effect measures")
     x = _checks.array("effects", effects)
     if x.ndim != 1:
         raise ValueError(f"effects must be one number per seed (a 1-D array); got shape {x.shape}")
@@ -110,13 +111,13 @@ def mean_effect(
     low, high = est - half, est + half
     if high < margin:
         outcome = FAILS
-    elif low > 0:
+    elif low > 0 and est >= margin:
         outcome = HOLDS
     else:
         outcome = UNSETTLED
     rule = (
         f"{confidence:.0%} t-interval of the mean over seeds of ({quantity}); holds if it lies above 0 "
-        f"and reaches the margin {margin:g}; does not hold if it lies wholly below the margin; "
+        f"and the mean reaches the margin {margin:g}; does not hold if it lies wholly below the margin; "
         "otherwise not settled"
     )
     return Decision(

@@ -6,6 +6,8 @@
 #                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
 #   make mutants  mutation testing of decaylab's core (slow; prints survivors and the score)
+#   make translations  after changing a chapter: update the Chinese catalogues in locales/
+#                 (new messages empty, changed ones fuzzy) and the Chinese font subsets
 
 PYTHON ?= python3
 VENV   := .venv
@@ -22,7 +24,7 @@ LINTED    := src tests tools benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
 NB        ?=
 
-.PHONY: book test lint refresh bench clean venv mutants
+.PHONY: book test lint refresh bench clean venv mutants translations
 
 venv: $(STAMP)
 
@@ -61,6 +63,11 @@ mutants: $(STAMP)
 refresh: $(STAMP)
 	$(BIN)/ruff format book
 	$(BIN)/python tools/nbtools.py refresh $(NB)
+
+# Extract every message of both editions, merge into locales/zh_CN/LC_MESSAGES/*.po with
+# sphinx-intl, regenerate the CJK font subsets, and list what is left to translate.
+translations: $(STAMP)
+	$(BIN)/python tools/translations.py update
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || true; done

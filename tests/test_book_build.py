@@ -14,7 +14,7 @@ import pytest
 from bookfiles import ROOT, notebooks
 
 from decaylab.claims import METADATA_KEY
-from decaylab.ledger import SEED_CLAIMS
+from decaylab.ledger import SEED_CLAIMS, ignored_cells
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +162,10 @@ def test_ledger_lists_the_anchors_claims(built):
 
 def test_reproducibility_page_lists_every_cell_nbval_does_not_compare(built):
     text = text_of((built / "book" / "reproducibility.html").read_text(encoding="utf-8"))
-    for nb_path in notebooks():
-        nb = nbformat.read(nb_path, as_version=4)
-        for cell in nb.cells:
-            if "nbval-ignore-output" in cell.metadata.get("tags", []):
-                reason = cell.metadata["nbval-ignore-output-reason"]
-                assert reason in text, (
-                    f"{nb_path.name}: the reason {reason!r} is not on the reproducibility page"
-                )
+    for cell in ignored_cells(ROOT / "book"):
+        assert cell.reason in text, (
+            f"{cell.notebook}: the reason {cell.reason!r} is not on the reproducibility page"
+        )
 
 
 def test_checklist_links_every_claim_of_its_notebook(built):
@@ -196,11 +192,33 @@ def test_figures_link_to_their_full_size_image(built):
         )
 
 
-def test_cjk_font_has_every_chinese_character_the_book_uses():
-    from cjk_font import FONT, font_chars, used_cjk_chars
+def visible_cjk(site_pages: list[Path], *, english: bool) -> set[str]:
+    """The CJK characters the pages show: their text, without scripts and styles and, on
+    English pages, without the verdict boxes' hidden Chinese spans."""
+    from cjk_font import CJK
 
-    missing = used_cjk_chars() - font_chars(FONT)
-    assert not missing, f"{''.join(sorted(missing))} not in {FONT.name}: run `python tools/cjk_font.py`"
+    chars: set[str] = set()
+    for path in site_pages:
+        source = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+        if english:
+            source = re.sub(r'<span lang="zh-CN" class="dl-zh">.*?</span>', " ", source, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", source)  # text only: attributes are not drawn
+        chars |= set(CJK.findall(html.unescape(text)))
+    return chars
+
+
+def test_cjk_fonts_hold_every_chinese_character_the_pages_show(built):
+    from cjk_font import FONT, FONT_ZH, font_chars
+
+    zh_site = built / "zh"
+    english = [p for p in built.rglob("*.html") if zh_site not in p.parents]
+    chinese = list(zh_site.rglob("*.html"))
+    assert chinese, "the Chinese edition was not built into _build/html/zh"
+    for pages, font in ((english, FONT), (chinese, FONT_ZH)):
+        missing = visible_cjk(pages, english=font == FONT) - font_chars(font)
+        assert not missing, (
+            f"{''.join(sorted(missing))} shown but not in {font.name}: run `make translations`"
+        )
 
 
 def test_figures_have_real_alt_text(built):

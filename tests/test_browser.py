@@ -21,9 +21,16 @@ touch, light theme) and ``dark`` (1280×800, dark theme). In each mode a page fa
   (they are not results); tables in outputs may scroll (their first column stays in view
   and a shadow shows that there is more);
 * on a phone, tapping the navigation button does not open the navigation (the sidebar's
-  links must become visible inside the viewport).
+  links must become visible inside the viewport);
+* its link to the other edition (``.decaylab-lang-switch``) is missing or leads to a file
+  that does not exist, or the page's language (``<html lang>``) is not its edition's;
+* in the Chinese edition: a paragraph, list item, heading or caption of the text shows six
+  or more English words and no Chinese (its translation was not applied); code, math,
+  outputs and the bibliography are left out.
 
-A screenshot of each page in each mode is saved as ``_build/screenshots/<page>-<mode>.png``.
+Both editions are checked: every page of the English edition (``_build/html``) and of the
+Chinese edition (``_build/html/zh``). A screenshot of each page in each mode is saved as
+``_build/screenshots/<page>-<mode>.png`` (``zh-<page>-<mode>.png`` for the Chinese edition).
 ``test_checker_catches_a_broken_page`` proves that every check fails on a page built to
 break it.
 
@@ -65,6 +72,8 @@ MODES = {
     "dark": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "dark"},
 }
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+#: The editions: the folder under _build/html, and the language its pages declare.
+EDITIONS = {"en": ("", "en"), "zh": ("zh", "zh-CN")}
 
 
 def chromium_path() -> str:
@@ -195,6 +204,44 @@ def load(page, url: str, problems: list[str]) -> None:
     response = page.goto(url, wait_until="load", timeout=60_000)
     if response is not None and not response.ok:
         problems.append(f"page did not load: {url}")
+
+
+UNTRANSLATED_JS = """() => {
+  const skip = 'pre, code, .cell_output, .math, mjx-container, .bibliography, .citation, '
+    + '.decaylab-post-key, .decaylab-lang-switch, script, style';
+  const problems = [];
+  for (const el of document.querySelectorAll(
+      'article p, article li, article h1, article h2, article h3, article figcaption, article dt, article dd')) {
+    if (el.closest(skip) || !el.checkVisibility({checkVisibilityCSS: true})) continue;
+    const clone = el.cloneNode(true);
+    clone.querySelectorAll(skip + ', ul, ol').forEach(n => n.remove());
+    const text = clone.textContent;
+    if (/[\u4e00-\u9fff]/.test(text)) continue;
+    const words = text.match(/[A-Za-z]{2,}/g) || [];
+    if (words.length >= 6) problems.push(`untranslated text: "${text.trim().slice(0, 70)}"`);
+  }
+  return problems.slice(0, 5);
+}"""
+
+
+def edition_problems(page, url: str, edition: str) -> list[str]:
+    """The page's language, its link to the other edition, and (Chinese edition) untranslated text."""
+    from urllib.parse import unquote, urljoin, urlsplit
+
+    problems = []
+    lang = page.evaluate("() => document.documentElement.lang")
+    if lang != EDITIONS[edition][1]:
+        problems.append(f"the page declares lang={lang!r}, not {EDITIONS[edition][1]!r}")
+    links = page.locator(".decaylab-lang-switch a")
+    if links.count() != 1:
+        problems.append(f"{links.count()} links to the other edition (want one)")
+    else:
+        target = Path(unquote(urlsplit(urljoin(url, links.first.get_attribute("href"))).path))
+        if not target.is_file():
+            problems.append(f"the link to the other edition leads nowhere: {target}")
+    if edition == "zh":
+        problems += page.evaluate(UNTRANSLATED_JS)
+    return problems
 
 
 def content_problems(page) -> list[str]:
@@ -329,12 +376,17 @@ def phone_nav_problems(page) -> list[str]:
     return problems
 
 
-def check_page(context, url: str, mode: str, screenshot: Path | None = None) -> list[str]:
-    """Load ``url`` (a file:// URL) in ``mode`` and return the problems a reader would see."""
+def check_page(
+    context, url: str, mode: str, screenshot: Path | None = None, edition: str | None = None
+) -> list[str]:
+    """Load ``url`` (a file:// URL) in ``mode`` and return the problems a reader would see
+    (with ``edition``, also those of :func:`edition_problems`)."""
     problems: list[str] = []
     page = context.new_page()
     try:
         load(page, url, problems)
+        if edition is not None:
+            problems += edition_problems(page, url, edition)
         want = "dark" if mode == "dark" else "light"
         theme = page.evaluate("() => document.documentElement.dataset.theme || 'light'")
         if theme != want and page.locator(".bd-page-width").count():
@@ -355,12 +407,15 @@ def check_page(context, url: str, mode: str, screenshot: Path | None = None) -> 
 
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("doc", toc_pages())
-def test_page_reads_well(built_site, contexts, doc, mode):
-    html = built_site / f"{doc}.html"
-    assert html.exists(), f"{doc}: no page built"
-    shot = SCREENSHOTS / f"{Path(doc).name}-{mode}.png"
-    problems = check_page(contexts[mode], html.as_uri(), mode, screenshot=shot)
-    assert not problems, f"{doc}: " + "; ".join(problems)
+@pytest.mark.parametrize("edition", list(EDITIONS))
+def test_page_reads_well(built_site, contexts, edition, doc, mode):
+    folder = EDITIONS[edition][0]
+    html = built_site / folder / f"{doc}.html"
+    assert html.exists(), f"{doc}: no page built in the {edition} edition"
+    prefix = f"{folder}-" if folder else ""
+    shot = SCREENSHOTS / f"{prefix}{Path(doc).name}-{mode}.png"
+    problems = check_page(contexts[mode], html.as_uri(), mode, screenshot=shot, edition=edition)
+    assert not problems, f"{edition} {doc}: " + "; ".join(problems)
 
 
 BROKEN_PAGE = """<!DOCTYPE html><html lang="en"><head><title>broken</title>
@@ -381,6 +436,7 @@ BROKEN_PAGE = """<!DOCTYPE html><html lang="en"><head><title>broken</title>
 <table class='fixed'><tr><th>Post</th><th>Measured evidence</th><th>x</th><th>y</th></tr>
 <tr><td>001</td><td>paddle.regularizer.L2Decay_is_a_very_long_word</td><td>a</td><td>b</td></tr></table>
 <div class='cell_output'><pre>final train loss 0.123 ... with decay 0.456 ... the answer is at the far end: 0.789 0.789 0.789</pre></div>
+<article><p>This paragraph was never translated into Chinese at all.</p></article>
 <button class='primary-toggle' aria-label='Site navigation'>menu</button>
 <div id='pst-primary-sidebar'><nav><a class='reference' href='#'>Chapter</a></nav></div>
 </main></body></html>"""
@@ -403,6 +459,10 @@ def test_checker_catches_a_broken_page(built_site, contexts, tmp_path):
     assert "code colour rgb(221, 221, 221) on rgb(255, 255, 255) has contrast" in light
     dark = "; ".join(check_page(contexts["dark"], url, "dark"))
     assert "axe serious color-contrast" in dark
+    chinese = "; ".join(check_page(contexts["desktop"], url, "desktop", edition="zh"))
+    assert "the page declares lang='en', not 'zh-CN'" in chinese
+    assert "0 links to the other edition (want one)" in chinese
+    assert 'untranslated text: "This paragraph was never translated into Chinese at all."' in chinese
 
 
 def test_checker_passes_a_page_that_reads_well(built_site, contexts, tmp_path):

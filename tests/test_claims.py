@@ -36,7 +36,15 @@ def test_passing_claim_returns_a_record_with_its_fields():
     assert meta["id"] == "l2-equals-penalty"
     assert meta["source"] == "000"
     assert meta["verdict"] == "holds"
-    assert meta["evidence"] == [{"label": "deltas", "passed": True, "shown": "agree within atol=1e-08"}]
+    assert meta["evidence"] == [
+        {
+            "label": "deltas",
+            "passed": True,
+            "shown": "agree within atol=1e-08",
+            "label_zh": None,
+            "shown_zh": "在 atol=1e-08 内一致",
+        }
+    ]
     assert meta["note"] is None and meta["decision"] is None and "notebook" not in meta
 
 
@@ -551,3 +559,87 @@ def test_html_box_adds_nothing_after_the_checks_when_there_is_nothing_to_add():
     html = evaluate_claim("a-claim", evidence=[measured("plain", True)], **ARGS).to_html()
     assert html.endswith('<ul class="decaylab-claim-evidence"><li>✓ plain</li></ul></div>')
     assert '</ul><p class="decaylab-claim-rule">' in _full_record().to_html()
+
+
+# -- the Chinese edition's texts --------------------------------------------------------------------
+
+
+def write_catalogue(folder, messages):
+    """A claims.po in ``folder``/zh_CN/LC_MESSAGES with the given {msgid: msgstr} (None: fuzzy)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    cat = Catalog(locale="zh_CN")
+    for msgid, msgstr in messages.items():
+        cat.add(msgid, msgstr or "x", flags=("fuzzy",) if msgstr is None else ())
+    target = folder / "zh_CN" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "claims.po").open("wb") as f:
+        write_po(f, cat)
+
+
+@pytest.fixture
+def catalogue(tmp_path, monkeypatch):
+    from decaylab import i18n
+
+    def use(messages):
+        write_catalogue(tmp_path, messages)
+        monkeypatch.setenv("DECAYLAB_LOCALES", str(tmp_path))
+        i18n.reload()
+
+    yield use
+    i18n.reload()
+
+
+def test_translated_record_holds_both_languages_and_the_box_shows_both(catalogue):
+    catalogue(
+        {
+            "L2Decay equals the hand-written penalty.": "L2Decay 等于手写的惩罚项。",
+            "deltas": "更新量",
+            "gain": "增益",
+            "post 000 (PaddlePaddle L2Decay and ParamAttr)": "帖子 000",
+        }
+    )
+    decision = mean_effect([0.3, 0.5, 0.4, 0.6] * 5, quantity="gain", margin=0.1)
+    record = evaluate_claim(
+        "l2-equals-penalty",
+        evidence=[close("deltas", [1.0], [1.0], atol=1e-8), compare("ratio", 1.0, "<", 2.0)],
+        decision=decision,
+        **ARGS,
+    ).translated()
+    assert record.statement_zh == "L2Decay 等于手写的惩罚项。"
+    assert [e.label_zh for e in record.evidence] == ["更新量", None]
+    assert record.decision.quantity_zh == "增益"
+    assert record.untranslated() == ["evidence label 'ratio'"]
+    box = record.to_html()
+    assert '<span lang="en" class="dl-en">L2Decay equals the hand-written penalty.</span>' in box
+    assert '<span lang="zh-CN" class="dl-zh">L2Decay 等于手写的惩罚项。</span>' in box
+    assert '<span lang="zh-CN" class="dl-zh">成立</span>' in box  # the verdict
+    assert "在 atol=1e-08 内一致" in box and "帖子 000" in box
+    assert "对各种子取（增益）的均值" in box and "20 个种子" in box
+    assert "✓ ratio" in box  # untranslated: English only
+    again = ClaimRecord.from_metadata(record.to_metadata())
+    assert again.statement_zh == record.statement_zh and again.decision.quantity_zh == "增益"
+    assert (
+        record.to_text()
+        == evaluate_claim(
+            "l2-equals-penalty",
+            evidence=[close("deltas", [1.0], [1.0], atol=1e-8), compare("ratio", 1.0, "<", 2.0)],
+            decision=decision,
+            **ARGS,
+        ).to_text()
+    )  # the text form (what nbval compares first) stays English
+
+
+def test_fuzzy_and_missing_messages_are_untranslated(catalogue):
+    catalogue({"L2Decay equals the hand-written penalty.": None})  # fuzzy
+    record = evaluate_claim(
+        "l2-equals-penalty", evidence=[compare("ratio", 1.0, "<", 2.0)], note="A note.", **ARGS
+    ).translated()
+    assert record.statement_zh is None
+    assert record.untranslated() == [
+        "statement 'L2Decay equals the hand-written penalty.'",
+        "note 'A note.'",
+        "evidence label 'ratio'",
+    ]
+    assert "dl-zh" not in record.to_html().split("decaylab-claim-meta")[1]

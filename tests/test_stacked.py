@@ -317,7 +317,9 @@ def test_a_scheduled_run_equals_steps_with_the_same_multipliers(kwargs):
     schedule = cosine_multipliers(15)
     stacks = [StackedMLP.from_modules(make_models(3)) for _ in range(2)]
     opts = [BatchedOptimizer(s.parameters(), lr=[0.01, 0.05, 0.1], **kwargs) for s in stacks]
-    fit_classifiers(stacks[0], opts[0], x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1], schedule=schedule)
+    fit_classifiers(
+        stacks[0], opts[0], x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1], schedule=schedule
+    )
     slow_fit(stacks[1], opts[1], x, y, 3, 8, [1, 2, 1], schedule=schedule)
     for a, b in zip(stacks[0].parameters(), stacks[1].parameters(), strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=2e-6)
@@ -369,7 +371,9 @@ def test_schedule_is_checked():
     stack = StackedMLP.from_modules(make_models(1))
     opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
     kw = {"epochs": 2, "batch_size": 8, "order_seeds": [0]}
-    with pytest.raises(ValueError, match=r"schedule must hold one multiplier per step .* = 4\); got shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"schedule must hold one multiplier per step .* = 4\); got shape \(3,\)"
+    ):
         fit_classifiers(stack, opt, x, y, schedule=[1.0, 1.0, 1.0], **kw)
     with pytest.raises(ValueError, match=r"schedule must hold multipliers >= 0"):
         fit_classifiers(stack, opt, x, y, schedule=[1.0, -1.0, 1.0, 1.0], **kw)

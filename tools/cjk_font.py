@@ -1,44 +1,91 @@
-"""The small Chinese font the site serves itself: only the characters the book uses.
+"""The Chinese fonts the site serves itself: subsets of Noto Sans CJK SC, only the characters shown.
 
-The glossary and a few pages show Chinese terms. So that they render on a machine with no
-Chinese fonts (and with no network), the site ships a subset of Noto Sans CJK SC holding
-exactly the CJK characters that appear in the book's sources. A test checks that every such
-character is in the font; after adding new Chinese text, regenerate it:
+So that Chinese text renders on a machine with no Chinese font (and with no network), the
+site ships two subsets of Noto Sans CJK SC (SIL Open Font License, see
+``book/_static/fonts/NOTO-CJK-COPYRIGHT``), as WOFF2:
 
-    apt-get install fonts-noto-cjk        # the full font, Debian's package
-    .venv/bin/python tools/cjk_font.py    # writes book/_static/fonts/decaylab-cjk.woff
+* ``decaylab-cjk.woff2``, for the English edition: the few CJK characters it shows (the
+  glossary's terms, the posts' titles, the language switch);
+* ``decaylab-cjk-zh.woff2``, for the Chinese edition: every CJK character its pages can show
+  (the translations in ``locales/``, the words the book's code writes in Chinese, and the
+  Chinese messages of Sphinx and of the theme).
+
+A browser downloads such a font only for a page whose text needs it, and only where the
+system has no Chinese font of its own. A test checks that every character the built pages
+show is in their edition's font. ``make translations`` regenerates both (this script), from
+Debian's full font:
+
+    apt-get install fonts-noto-cjk        # or set CJK_FONT_SOURCE to a NotoSansCJK-Regular.ttc
+    .venv/bin/python tools/cjk_font.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FONT = ROOT / "book" / "_static" / "fonts" / "decaylab-cjk.woff"
-SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+FONTS = ROOT / "book" / "_static" / "fonts"
+FONT = FONTS / "decaylab-cjk.woff2"
+FONT_ZH = FONTS / "decaylab-cjk-zh.woff2"
+SOURCE = Path(os.environ.get("CJK_FONT_SOURCE", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# The Chinese halves of the verdict boxes (class "dl-zh"), hidden on English pages.
+_ZH_SPANS = re.compile(r'<span lang=\\?"zh-CN\\?" class=\\?"dl-zh\\?">.*?</span>')
 
 
 def sources() -> list[Path]:
-    """Every file whose text the site shows: the pages, notebooks (their outputs too) and
-    bibliography, and the book's configuration and table of contents (the title and the
-    navigation's captions; the navigation also shows each page's title)."""
-    book = ROOT / "book"
-    paths = [p for pattern in ("*.md", "*.ipynb", "*.bib") for p in sorted(book.rglob(pattern))]
-    return [p for p in paths if ".ipynb_checkpoints" not in p.parts] + [
-        ROOT / "_config.yml",
-        ROOT / "_toc.yml",
-    ]
+    """Every file whose text the English edition shows: the pages, notebooks (their outputs
+    too) and bibliography, and the book's table of contents (the navigation's captions)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from bookfiles import BOOK, notebooks
+
+    pages = [p for pattern in ("*.md", "*.bib") for p in sorted(BOOK.rglob(pattern))]
+    return pages + notebooks() + [ROOT / "_toc.yml"]
 
 
 def used_cjk_chars() -> set[str]:
-    """Every CJK character the site shows (see :func:`sources`)."""
-    chars: set[str] = set()
+    """Every CJK character the English edition shows (see :func:`sources`), and the label of
+    its link to the Chinese edition."""
+    from decaylab import i18n
+
+    chars = set(CJK.findall(i18n.SWITCH_TO_ZH))
     for path in sources():
         if path.exists():
-            chars |= set(CJK.findall(path.read_text(encoding="utf-8")))
+            chars |= set(CJK.findall(_ZH_SPANS.sub("", path.read_text(encoding="utf-8"))))
+    return chars
+
+
+def zh_edition_chars() -> set[str]:
+    """Every CJK character the Chinese edition can show."""
+    import importlib.util
+
+    from babel.messages.pofile import read_po
+
+    from decaylab import i18n
+
+    chars = used_cjk_chars()
+    texts = [(ROOT / "_config.yml").read_text(encoding="utf-8")]
+    texts += [Path(i18n.__file__).read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book" / "_ext").glob("*.py"))]
+    catalogues = sorted((ROOT / "locales").rglob("*.po"))
+    for package, pattern in (
+        ("sphinx", "locale/zh_CN/LC_MESSAGES/*.po"),
+        ("sphinx_book_theme", "theme/sphinx_book_theme/static/locales/zh_CN/LC_MESSAGES/*.po"),
+        ("pydata_sphinx_theme", "locale/zh/LC_MESSAGES/*.po"),
+    ):
+        spec = importlib.util.find_spec(package)
+        if spec and spec.origin:
+            catalogues += sorted(Path(spec.origin).parent.glob(pattern))
+    for path in catalogues:
+        with path.open("rb") as f:
+            for message in read_po(f):
+                strings = message.string if isinstance(message.string, tuple | list) else [message.string]
+                texts += [s for s in strings if s]
+    for text in texts:
+        chars |= set(CJK.findall(text))
     return chars
 
 
@@ -48,26 +95,30 @@ def font_chars(path: Path = FONT) -> set[str]:
     return {chr(c) for c in TTFont(path).getBestCmap()}
 
 
-def main() -> None:
+def write_subset(chars: set[str], target: Path) -> None:
     from fontTools import subset
     from fontTools.ttLib import TTCollection
 
-    if not SOURCE.exists():
-        sys.exit(f"{SOURCE} not found: install Debian's fonts-noto-cjk first")
     collection = TTCollection(SOURCE)
     font = next(f for f in collection.fonts if "SC" in f["name"].getDebugName(1))  # Noto Sans CJK SC
-    chars = sorted(used_cjk_chars())
     options = subset.Options()
-    options.flavor = "woff"
+    options.flavor = "woff2"
     options.layout_features = []
     options.name_IDs = ["*"]
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(chars))
+    subsetter.populate(text="".join(sorted(chars)))
     subsetter.subset(font)
-    FONT.parent.mkdir(parents=True, exist_ok=True)
-    font.flavor = "woff"
-    font.save(FONT)
-    print(f"wrote {FONT.relative_to(ROOT)}: {len(chars)} characters, {FONT.stat().st_size} bytes")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    font.flavor = "woff2"
+    font.save(target)
+    print(f"wrote {target.relative_to(ROOT)}: {len(chars)} characters, {target.stat().st_size} bytes")
+
+
+def main() -> None:
+    if not SOURCE.exists():
+        sys.exit(f"{SOURCE} not found: install Debian's fonts-noto-cjk first (or set CJK_FONT_SOURCE)")
+    write_subset(used_cjk_chars(), FONT)
+    write_subset(zh_edition_chars(), FONT_ZH)
 
 
 if __name__ == "__main__":

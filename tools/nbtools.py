@@ -1,7 +1,7 @@
 """Execute and build the book: shared by the Makefile, the tests and the benchmarks.
 
     python tools/nbtools.py refresh [NOTEBOOK.ipynb ...]   # re-execute in place (default: all)
-    python tools/nbtools.py build                          # the strict book build
+    python tools/nbtools.py build                          # the strict build of both editions
 
 Notebooks run with their own folder as working directory, in a fresh kernel of the
 current Python environment, top to bottom, so that execution counts are 1, 2, 3, ...
@@ -46,16 +46,59 @@ def refresh(paths: list[Path]) -> None:
         print(f"  stored outputs of {path} ({seconds:.1f} s)", flush=True)
 
 
-def build_command() -> list[str]:
-    """The strict book build: every page (``--all``: an incremental build keeps stale static
-    files), warnings as errors, nitpicky references. The Makefile and the tests both run this."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    return [str(jb), "build", str(ROOT), "--all", "--warningiserror", "--nitpick", "--keep-going"]
+#: The two editions: Sphinx language and output folder. The Chinese edition is built from the
+#: same sources and stored outputs, its prose translated by the catalogues in ``locales/``.
+EDITIONS = {"en": ROOT / "_build" / "html", "zh_CN": ROOT / "_build" / "html" / "zh"}
+GETTEXT_DIR = ROOT / "_build" / "gettext"
+
+
+def sphinx_command(builder: str, language: str = "en") -> list[str]:
+    """The command that runs one Sphinx build of the book (``html`` of one edition, or
+    ``gettext``) in a fresh Python process: see :func:`run_sphinx`."""
+    return [sys.executable, str(Path(__file__).resolve()), "sphinx", builder, language]
+
+
+def run_sphinx(builder: str, language: str) -> int:
+    """The strict build: every page (a fresh environment: an incremental build keeps stale
+    static files), warnings as errors, nitpicky references, Jupyter Book's configuration
+    (``_config.yml``, ``_toc.yml``) with the edition's language."""
+    from jupyter_book.sphinx import build_sphinx
+
+    if builder == "gettext":
+        outdir, doctrees = GETTEXT_DIR, ROOT / "_build" / ".doctrees-gettext"
+    else:
+        outdir, doctrees = EDITIONS[language], ROOT / "_build" / f".doctrees-{language}"
+    overrides = {
+        "external_toc_path": (ROOT / "_toc.yml").as_posix(),
+        "latex_individualpages": False,
+        "nitpicky": True,
+        "language": language,
+    }
+    result = build_sphinx(
+        ROOT, outdir, noconfig=True, path_config=str(ROOT / "_config.yml"), confoverrides=overrides,
+        doctreedir=doctrees, builder=builder, freshenv=True, warningiserror=True, keep_going=True,
+    )  # fmt: skip
+    return result if isinstance(result, int) else 1
 
 
 def build(*, capture: bool = False) -> subprocess.CompletedProcess:
-    """Run :func:`build_command`; with ``capture`` the output is returned instead of printed."""
-    return subprocess.run(build_command(), capture_output=capture, text=True, timeout=900, check=False)
+    """Build both editions, as `make book` does: first check that every message has its Chinese
+    translation (``tools/translations.py check``), then the English edition into
+    ``_build/html`` and the Chinese one into ``_build/html/zh``. Stops at the first failure;
+    with ``capture`` the output is returned instead of printed."""
+    steps = [
+        [sys.executable, str(ROOT / "tools" / "translations.py"), "check"],
+        sphinx_command("html", "en"),
+        sphinx_command("html", "zh_CN"),
+    ]
+    out, err = [], []
+    for command in steps:
+        proc = subprocess.run(command, capture_output=capture, text=True, timeout=900, check=False)
+        out.append(proc.stdout or "")
+        err.append(proc.stderr or "")
+        if proc.returncode != 0:
+            break
+    return subprocess.CompletedProcess(steps, proc.returncode, "".join(out), "".join(err))
 
 
 if __name__ == "__main__":
@@ -63,5 +106,9 @@ if __name__ == "__main__":
         refresh([Path(p) for p in sys.argv[2:]] or notebooks())
     elif sys.argv[1:] == ["build"]:
         sys.exit(build().returncode)
+    elif len(sys.argv) == 4 and sys.argv[1] == "sphinx" and sys.argv[3] in EDITIONS:
+        sys.exit(run_sphinx(sys.argv[2], sys.argv[3]))
     else:
-        sys.exit("usage: python tools/nbtools.py refresh [NOTEBOOK.ipynb ...] | build")
+        sys.exit(
+            "usage: python tools/nbtools.py refresh [NOTEBOOK.ipynb ...] | build | sphinx html|gettext en|zh_CN"
+        )

@@ -54,7 +54,6 @@ Site fixes:
 from __future__ import annotations
 
 import html
-import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -64,12 +63,21 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 from sphinx.errors import ExtensionError
 
+from decaylab import i18n
 from decaylab.claims import ANCHORS, POSTS, VERDICT_SLUGS, VERDICTS, ClaimRecord
-from decaylab.ledger import SEED_CLAIMS, book_notebooks, check_ledger, collect_records, evidence_summary
+from decaylab.ledger import (
+    IGNORE_REASON,
+    IGNORE_TAG,
+    SEED_CLAIMS,
+    book_notebooks,
+    check_ledger,
+    collect_records,
+    evidence_summary,
+    ignored_cells,
+)
 
-IGNORE_TAG = "nbval-ignore-output"
-IGNORE_REASON = "nbval-ignore-output-reason"
 SITE_JS = "decaylab.js"
+ZH_CSS = "decaylab-zh.css"
 ICONS_CSS = "decaylab-icons.css"
 esc = html.escape
 
@@ -99,21 +107,87 @@ def _records(env) -> list[ClaimRecord]:
     return records
 
 
-def _chapter_titles(env) -> dict[str, str]:
-    """Each notebook's title (its first markdown heading), by notebook name."""
-    titles = {}
+#: The pages' fixed words in the Chinese edition (the English is the key).
+_ZH_WORDS = {
+    **i18n.WORDS_ZH,
+    "Post": "帖子",
+    "Claim (paraphrased)": "论断（转述）",
+    "Verdict": "结论",
+    "Source": "来源",
+    "Claim": "论断",
+    "The book's own claim": "本书的论断",
+    "Chapter": "章节",
+    "all": "全部",
+    "Checked as:": "按此检查：",
+    "Checked in": "检查于",
+    "Evidence": "证据",
+    "see the check": "查看检查",
+    "seeds": "个种子",
+    "by its rule": "（按判定规则）",
+}
+
+
+class _Words:
+    """The words of one edition: English, or Chinese from the catalogue and :data:`_ZH_WORDS`."""
+
+    def __init__(self, env):
+        self.zh = _zh(env)
+
+    def __call__(self, english: str, chinese: str | None = None) -> str:
+        """A fixed word of the page (``chinese`` overrides :data:`_ZH_WORDS`)."""
+        if not self.zh:
+            return english
+        return chinese if chinese is not None else _ZH_WORDS.get(english, english)
+
+    def text(self, english: str | None, chinese: str | None) -> str | None:
+        """A text of the claims: its translation in the Chinese edition (the English if it has none)."""
+        return chinese if self.zh and chinese else english
+
+    def verdict(self, verdict: str) -> str:
+        return i18n.VERDICTS_ZH[verdict] if self.zh else verdict
+
+    def source(self, name: str) -> str:
+        return (i18n.zh(name) or name) if self.zh else name
+
+    def decision(self, rec: ClaimRecord) -> tuple[str, str]:
+        d = rec.decision
+        if self.zh:
+            return d.shown_zh(), d.rule_zh() or d.rule
+        return d.shown(), d.rule
+
+    def count(self, n: int, what: str) -> str:
+        if self.zh:
+            return f"{what}：{n} 项检查"
+        return f"{what}: {n} check{'s' if n != 1 else ''}"
+
+
+def _title(notebook: str) -> str:
+    """A placeholder for a chapter's title, replaced once every page is read (the title of the
+    edition: translated in the Chinese one); see :func:`_fill_titles`."""
+    return f"\u27e6doc-title:{notebook}\u27e7"
+
+
+_TITLE_TOKEN = re.compile("\u27e6doc-title:([^\u27e7]+)\u27e7")
+
+
+def _fill_titles(app, doctree, docname):
+    """Put the chapters' titles (from Sphinx's environment) where the directives left placeholders."""
+    titles = app.env.titles
+    for node in list(doctree.findall(nodes.raw)):
+        text = node.astext()
+        if "\u27e6doc-title:" not in text:
+            continue
+
+        def title(m):
+            name = "book/" + m.group(1)
+            return esc(titles[name].astext()) if name in titles else esc(m.group(1))
+
+        node.replace(node.children[0], nodes.Text(_TITLE_TOKEN.sub(title, text)))
+
+
+def _notebook_names(env) -> list[str]:
     book = _book_dir(env)
-    for path in book_notebooks(book):
-        name = path.relative_to(book).with_suffix("").as_posix()
-        title = name.replace("_", " ")
-        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-            if cell.get("cell_type") == "markdown":
-                match = re.search(r"^#\s+(.+)$", "".join(cell.get("source", "")), flags=re.M)
-                if match:
-                    title = re.sub(r"[`*]", "", match.group(1)).strip()
-                    break
-        titles[name] = title
-    return titles
+    return [p.relative_to(book).with_suffix("").as_posix() for p in _notebooks(env)]
 
 
 def _uri(env, notebook: str, anchor: str = "") -> str:
@@ -121,60 +195,75 @@ def _uri(env, notebook: str, anchor: str = "") -> str:
     return uri + (f"#{anchor}" if anchor else "")
 
 
-def _verdict_badge(verdict: str) -> str:
-    return f'<span class="ledger-verdict ledger-{VERDICT_SLUGS[verdict]}">{esc(verdict)}</span>'
+def _verdict_badge(verdict: str, words: _Words) -> str:
+    return (
+        f'<span class="ledger-verdict ledger-{VERDICT_SLUGS[verdict]}">{esc(words.verdict(verdict))}</span>'
+    )
 
 
 def _raw(text: str) -> nodes.raw:
     return nodes.raw("", text, format="html")
 
 
-def _evidence_details(rec: ClaimRecord, checked_as: bool = False) -> str:
+def _evidence_details(rec: ClaimRecord, words: _Words, checked_as: bool = False) -> str:
     """The evidence behind a disclosure: the checks, the rule and result, caveat and note."""
     items = "".join(
-        f"<li>{esc(e.label)}" + (f": <code>{esc(e.shown)}</code>" if e.shown else "") + "</li>"
+        f"<li>{esc(words.text(e.label, e.label_zh))}"
+        + (f": <code>{esc(words.text(e.shown, e.shown_zh))}</code>" if e.shown else "")
+        + "</li>"
         for e in rec.evidence
     )
     parts = []
     if checked_as:
-        parts.append(f'<p class="ledger-checked-as"><b>Checked as:</b> {esc(rec.statement)}</p>')
+        statement = words.text(rec.statement, rec.statement_zh)
+        parts.append(f'<p class="ledger-checked-as"><b>{words("Checked as:")}</b> {esc(statement)}</p>')
     if rec.decision:
+        rule = words.decision(rec)[1]
         parts.append(
-            f'<p class="ledger-rule"><b>Rule (declared before the run):</b> {esc(rec.decision.rule)}</p>'
+            f'<p class="ledger-rule"><b>{words("Rule (declared before the run):")}</b> {esc(rule)}</p>'
         )
     if items:
         parts.append(f'<ul class="ledger-checks">{items}</ul>')
     if rec.note:
-        parts.append(f'<p class="ledger-note"><b>Note:</b> {esc(rec.note)}</p>')
+        parts.append(
+            f'<p class="ledger-note"><b>{words("Note:")}</b> {esc(words.text(rec.note, rec.note_zh))}</p>'
+        )
     n = len(rec.evidence) + (rec.decision is not None)
-    summary = f"Evidence: {n} check{'s' if n != 1 else ''}"
+    summary = words.count(n, words("Evidence"))
     return f'<details class="ledger-evidence"><summary>{summary}</summary>{"".join(parts)}</details>'
 
 
-def _claim_cell(text: str, rec: ClaimRecord, link: str, checked_as: bool = False) -> str:
+def _claim_cell(text: str, rec: ClaimRecord, link: str, words: _Words, checked_as: bool = False) -> str:
     out = f'<p class="ledger-claim">{esc(text)}</p>'
     if rec.decision:
         d = rec.decision
+        shown = words.decision(rec)[0]
         out += (
-            f'<p class="ledger-decision"><b>{d.n} seeds:</b> <code>{esc(d.shown())}</code> '
-            f"→ {esc(d.outcome)}</p>"
+            f'<p class="ledger-decision"><b>{d.n} {words("seeds")}:</b> <code>{esc(shown)}</code> '
+            f"→ {esc(words.verdict(d.outcome))}</p>"
         )
     if rec.caveat:
-        out += f'<p class="ledger-caveat"><b>Caveat:</b> {esc(rec.caveat)}</p>'
-    out += f'<p class="ledger-where">Checked in {link}</p>'
-    return out + _evidence_details(rec, checked_as=checked_as)
+        caveat = words.text(rec.caveat, rec.caveat_zh)
+        out += f'<p class="ledger-caveat"><b>{words("Caveat:")}</b> {esc(caveat)}</p>'
+    out += f'<p class="ledger-where">{words("Checked in")} {link}</p>'
+    return out + _evidence_details(rec, words, checked_as=checked_as)
 
 
-def _filter_bar(table_id: str, what: str, groups: list[tuple[str, str]], verdicts: list[str]) -> str:
+def _filter_bar(
+    table_id: str, what: str, groups: list[tuple[str, str]], verdicts: list[str], words: _Words
+) -> str:
     """Two selects (group, verdict) that filter the rows of the table ``table_id``.
 
     Hidden until the script runs, so a reader without JavaScript sees the full table."""
-    group_options = "".join(f'<option value="{esc(v)}">{esc(label)}</option>' for v, label in groups)
-    verdict_options = "".join(f'<option value="{VERDICT_SLUGS[v]}">{esc(v)}</option>' for v in verdicts)
+    group_options = "".join(f'<option value="{esc(v)}">{label}</option>' for v, label in groups)
+    verdict_options = "".join(
+        f'<option value="{VERDICT_SLUGS[v]}">{esc(words.verdict(v))}</option>' for v in verdicts
+    )
+    every = esc(words("all"))
     return (
         f'<form class="decaylab-ledger-filter" data-table="{table_id}" hidden>'
-        f'<label>{esc(what)} <select name="group"><option value="">all</option>{group_options}</select></label> '
-        f'<label>Verdict <select name="verdict"><option value="">all</option>{verdict_options}</select></label> '
+        f'<label>{esc(what)} <select name="group"><option value="">{every}</option>{group_options}</select></label> '
+        f'<label>{esc(words("Verdict"))} <select name="verdict"><option value="">{every}</option>{verdict_options}</select></label> '
         f'<output class="ledger-count" aria-live="polite"></output>'
         "</form>"
     )
@@ -204,60 +293,67 @@ class ClaimsLedger(Directive):
 
     def run(self):
         env = self.state.document.settings.env
+        words = _Words(env)
         records = _records(env)
-        titles = _chapter_titles(env)
         by_id = {r.id: r for r in records}
         part = self.options.get("part", "seed")
         table_id = f"ledger-{part}"
 
         def link(rec: ClaimRecord) -> str:
-            title = titles.get(rec.notebook, rec.notebook)
-            return f'<a class="ledger-link" href="{esc(_uri(env, rec.notebook, "claim-" + rec.id))}">{esc(title)}</a>'
+            href = esc(_uri(env, rec.notebook, "claim-" + rec.id))
+            return f'<a class="ledger-link" href="{href}">{_title(rec.notebook)}</a>'
 
         rows: list[tuple[dict, list[str]]] = []
         if part == "seed":
             for seed in SEED_CLAIMS:
                 rec = by_id[seed.checked_by]  # check_ledger made sure it exists
                 data = {"group": seed.post, "verdict": rec.slug}
-                post = f'<span class="ledger-post">post&nbsp;{esc(seed.post)}</span>'
-                claim_cell = _claim_cell(seed.claim, rec, link(rec), checked_as=True)
-                rows.append((data, [post, claim_cell, _verdict_badge(rec.verdict)]))
-            groups = [(p, f"post {p}") for p in POSTS]
-            headers, what = ["Post", "Claim (paraphrased)", "Verdict"], "Post"
+                post = f'<span class="ledger-post">{esc(words("post", "帖子"))}&nbsp;{esc(seed.post)}</span>'
+                text = words.text(seed.claim, i18n.zh(seed.claim))
+                claim_cell = _claim_cell(text, rec, link(rec), words, checked_as=True)
+                rows.append((data, [post, claim_cell, _verdict_badge(rec.verdict, words)]))
+            groups = [(p, esc(f"{words('post', '帖子')} {p}")) for p in POSTS]
+            headers, what = [words("Post"), words("Claim (paraphrased)"), words("Verdict")], words("Post")
         elif part == "anchors":
             for rec in records:
                 if rec.source in ANCHORS:
                     data = {"group": rec.source, "verdict": rec.slug}
-                    full = ANCHORS[rec.source]  # e.g. "Loshchilov & Hutter, Decoupled Weight ..."
-                    source = (
-                        f'<span class="ledger-source" title="{esc(full)}">{esc(full.split(",")[0])}</span>'
+                    full = words.source(ANCHORS[rec.source])  # e.g. "Loshchilov & Hutter, Decoupled ..."
+                    short = re.split(r"[,，]", full)[0]
+                    source = f'<span class="ledger-source" title="{esc(full)}">{esc(short)}</span>'
+                    claim_cell = _claim_cell(
+                        words.text(rec.statement, rec.statement_zh), rec, link(rec), words
                     )
-                    claim_cell = _claim_cell(rec.statement, rec, link(rec))
-                    rows.append((data, [source, claim_cell, _verdict_badge(rec.verdict)]))
+                    rows.append((data, [source, claim_cell, _verdict_badge(rec.verdict, words)]))
             present = {d["group"] for d, _ in rows}
-            groups = [(a, ANCHORS[a]) for a in ANCHORS if a in present]
-            headers, what = ["Source", "Claim", "Verdict"], "Source"
+            groups = [(a, esc(words.source(ANCHORS[a]))) for a in ANCHORS if a in present]
+            headers, what = [words("Source"), words("Claim"), words("Verdict")], words("Source")
         else:
             for rec in records:
                 if rec.source == "book":
                     data = {"group": rec.notebook, "verdict": rec.slug}
-                    claim_cell = _claim_cell(rec.statement, rec, link(rec))
-                    rows.append((data, [claim_cell, _verdict_badge(rec.verdict)]))
+                    claim_cell = _claim_cell(
+                        words.text(rec.statement, rec.statement_zh), rec, link(rec), words
+                    )
+                    rows.append((data, [claim_cell, _verdict_badge(rec.verdict, words)]))
             present = {d["group"] for d, _ in rows}
-            groups = [(nb, titles[nb]) for nb in titles if nb in present]
-            headers, what = ["The book's own claim", "Verdict"], "Chapter"
+            groups = [(nb, _title(nb)) for nb in _notebook_names(env) if nb in present]
+            headers, what = [words("The book's own claim"), words("Verdict")], words("Chapter")
         if not rows:
-            para = nodes.paragraph(
-                text=f"No {'anchor' if part == 'anchors' else part} claims are checked yet."
-            )
-            return [para]
+            return [nodes.paragraph(text=words(f"No {part} claims are checked yet.", "尚无论断。"))]
         verdicts = [v for v in VERDICTS if any(d["verdict"] == VERDICT_SLUGS[v] for d, _ in rows)]
-        counts = ", ".join(f"{sum(d['verdict'] == VERDICT_SLUGS[v] for d, _ in rows)} {v}" for v in verdicts)
-        summary = f'<p class="ledger-summary">{len(rows)} claims: {esc(counts)}.</p>'
-        caption = f"Claims ledger: {what.lower()}, claim, verdict and where it is checked"
+        tally = [(sum(d["verdict"] == VERDICT_SLUGS[v] for d, _ in rows), words.verdict(v)) for v in verdicts]
+        if words.zh:
+            summary = f"共 {len(rows)} 条论断：" + "，".join(f"{v} {n} 条" for n, v in tally) + "。"
+        else:
+            summary = f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for n, v in tally) + "."
+        caption = words(
+            f"Claims ledger: {what.lower()}, claim, verdict and where it is checked",
+            f"论断总表：{what}、论断、结论及检查位置",
+        )
         html_text = (
-            f'<div class="decaylab-ledger-part ledger-part-{part}">{summary}'
-            f"{_filter_bar(table_id, what, groups, verdicts)}"
+            f'<div class="decaylab-ledger-part ledger-part-{part}"><p class="ledger-summary">{esc(summary)}</p>'
+            f"{_filter_bar(table_id, what, groups, verdicts, words)}"
             f"{_table(table_id, headers, rows, caption)}</div>"
         )
         return [_raw(html_text)]
@@ -270,11 +366,10 @@ class ClaimsChecklist(Directive):
 
     def run(self):
         env = self.state.document.settings.env
+        words = _Words(env)
         name = self.options.get("notebook", "").strip().removesuffix(".ipynb")
         records = _records(env)
-        names = {
-            p.relative_to(_book_dir(env)).with_suffix("").as_posix() for p in book_notebooks(_book_dir(env))
-        }
+        names = set(_notebook_names(env))
         if name not in names:
             raise self.error(
                 f"claims-checklist: no notebook book/{name}.ipynb (known: {', '.join(sorted(names))})"
@@ -287,14 +382,19 @@ class ClaimsChecklist(Directive):
         items = []
         for i, rec in enumerate(mine, 1):
             box = f"check-{name}-{i}"
+            caveat = words.text(rec.caveat, rec.caveat_zh)
             items.append(
                 f'<li class="decaylab-checklist-item checklist-{rec.slug}">'
                 f'<input type="checkbox" id="{box}">'
-                f'<label for="{box}">{esc(rec.statement)}</label> '
-                f"{_verdict_badge(rec.verdict)} "
-                f'<a class="ledger-link" href="{esc(_uri(env, name, "claim-" + rec.id))}">see the check</a>'
-                + (f'<p class="ledger-caveat"><b>Caveat:</b> {esc(rec.caveat)}</p>' if rec.caveat else "")
-                + f'<p class="checklist-evidence">{esc(evidence_summary(rec))}</p>'
+                f'<label for="{box}">{esc(words.text(rec.statement, rec.statement_zh))}</label> '
+                f"{_verdict_badge(rec.verdict, words)} "
+                f'<a class="ledger-link" href="{esc(_uri(env, name, "claim-" + rec.id))}">{esc(words("see the check"))}</a>'
+                + (
+                    f'<p class="ledger-caveat"><b>{words("Caveat:")}</b> {esc(caveat)}</p>'
+                    if rec.caveat
+                    else ""
+                )
+                + f'<p class="checklist-evidence">{esc(evidence_summary(rec, zh=words.zh))}</p>'
                 + "</li>"
             )
         return [_raw(f'<ol class="decaylab-checklist">{"".join(items)}</ol>')]
@@ -305,40 +405,28 @@ class NbvalIgnoredCells(Directive):
 
     def run(self):
         env = self.state.document.settings.env
-        book = _book_dir(env)
-        titles = _chapter_titles(env)
-        rows, missing = [], []
-        for path in _notebooks(env):
-            name = path.relative_to(book).with_suffix("").as_posix()
-            n_code = 0
-            for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-                if cell.get("cell_type") != "code":
-                    continue
-                n_code += 1
-                meta = cell.get("metadata", {})
-                if IGNORE_TAG not in meta.get("tags", []):
-                    continue
-                reason = str(meta.get(IGNORE_REASON, "")).strip()
-                if not reason:
-                    missing.append(f"{name}.ipynb code cell {n_code}")
-                    continue
-                source = "".join(cell.get("source", "")).strip().splitlines()
-                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
-                rows.append((name, n_code, first, reason))
+        words = _Words(env)
+        _notebooks(env)
+        cells = ignored_cells(_book_dir(env))
+        missing = [f"{c.notebook}.ipynb code cell {c.code_cell}" for c in cells if not c.reason]
         if missing:
             raise ExtensionError(
                 f"cells tagged {IGNORE_TAG!r} without a {IGNORE_REASON!r} in their metadata: "
                 + "; ".join(missing)
                 + ". Say in one line why the output cannot be compared."
             )
-        if not rows:
-            return [
-                nodes.paragraph(text="No cell is excluded from the comparison: nbval compares every output.")
-            ]
+        if not cells:
+            text = words(
+                "No cell is excluded from the comparison: nbval compares every output.",
+                "没有单元被排除在比较之外：nbval 比较每一个输出。",
+            )
+            return [nodes.paragraph(text=text)]
         items = "".join(
-            f'<li><a href="{esc(_uri(env, name))}">{esc(titles.get(name, name))}</a>, code cell {n} '
-            f"(<code>{esc(first[:60] + ('…' if len(first) > 60 else ''))}</code>): {esc(reason)}</li>"
-            for name, n, first, reason in rows
+            f'<li><a href="{esc(_uri(env, c.notebook))}">{_title(c.notebook)}</a>, '
+            f"{esc(words('code cell', '代码单元'))} {c.code_cell} "
+            f"(<code>{esc(c.first_line[:60] + ('…' if len(c.first_line) > 60 else ''))}</code>): "
+            f"{esc(words.text(c.reason, i18n.zh(c.reason)))}</li>"
+            for c in cells
         )
         return [_raw(f'<ul class="decaylab-ignored-cells">{items}</ul>')]
 
@@ -420,6 +508,84 @@ def _register_bib_style() -> None:
 # ----------------------------------------------------------------------------- events
 
 
+# ----------------------------------------------------------------------------- two editions
+
+
+def _zh(app_or_env) -> bool:
+    """Whether this build is the Chinese edition."""
+    return (app_or_env.config.language or "").startswith("zh")
+
+
+def _edition(app, config):
+    """The Chinese edition's title, and its stylesheet (its own CJK font subset)."""
+    if (config.language or "").startswith("zh"):
+        config.html_title = config.decaylab_title_zh
+        app.add_css_file(ZH_CSS, priority=900)  # after the book's CSS (html_css_files: 800)
+
+
+_GLUE_ROLE = re.compile(r"\{glue(:[a-z]+)?\}`([^`]+)`")
+
+
+def _glue_from(text: str, notebook: str) -> str:
+    """Every glue role of ``text`` that names no notebook, made to name ``notebook``."""
+
+    def named(m):
+        return m.group(0) if "::" in m.group(2) else f"{{glue{m.group(1) or ''}}}`{notebook}::{m.group(2)}`"
+
+    return _GLUE_ROLE.sub(named, text)
+
+
+def _glue_from(text: str, notebook: str) -> str:
+    """Every glue role of ``text`` that names no notebook, made to name ``notebook``."""
+
+    def named(m):
+        return m.group(0) if "::" in m.group(2) else f"{{glue{m.group(1) or ''}}}`{notebook}::{m.group(2)}`"
+
+    return _GLUE_ROLE.sub(named, text)
+
+
+def _compile_catalogues(app):
+    """Compile the edition's ``.po`` files into ``.mo`` ourselves, before Sphinx would.
+
+    A translated message is parsed again on its own, outside its notebook, where MyST-NB
+    cannot find the notebook's glued values ({glue:text}`key` fails). So the compiled
+    messages name their notebook: {glue:text}`/book/chapter.ipynb::key`, a reference MyST-NB
+    resolves after reading (from the glue cache of that notebook). Translators write the
+    same role as the English. Sphinx then finds the ``.mo`` files up to date."""
+    if not _zh(app):
+        return
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    src = Path(app.srcdir)
+    for locale_dir in app.config.locale_dirs:
+        base = src / locale_dir / app.config.language / "LC_MESSAGES"
+        for po in sorted(base.rglob("*.po")):
+            docname = po.relative_to(base).with_suffix("").as_posix()
+            source = src / f"{docname}.ipynb"
+            with po.open("rb") as f:
+                catalog = read_po(f)
+            if source.exists():
+                for message in catalog:
+                    if message.id and isinstance(message.string, str):
+                        message.string = _glue_from(message.string, f"/{docname}.ipynb")
+            with po.with_suffix(".mo").open("wb") as f:
+                write_mo(f, catalog, use_fuzzy=False)
+
+
+def _language_switch(pagename: str, zh: bool) -> str:
+    """A link to the same page in the other edition (English at the root, Chinese under zh/)."""
+    up = "../" * pagename.count("/")
+    if zh:
+        href, label, lang, name = f"../{up}{pagename}.html", "English", "en", "English edition"
+    else:
+        href, label, lang, name = f"{up}zh/{pagename}.html", i18n.SWITCH_TO_ZH, "zh-CN", "中文版"
+    return (
+        f'<nav class="decaylab-lang-switch" aria-label="{"语言" if zh else "Language"}">'
+        f'<a href="{esc(href)}" hreflang="{lang}" lang="{lang}" title="{esc(name)}">{esc(label)}</a></nav>'
+    )
+
+
 def _fix_navbar(app, config):
     # pydata-sphinx-theme issue 2451 (see the module docstring): no top bar, one toggle.
     options = dict(config.html_theme_options or {})
@@ -447,6 +613,8 @@ def _link_full_size_images(app, doctree, docname):
 
 
 def _page_context(app, pagename, templatename, context, doctree):
+    if "body" in context:
+        context["body"] = _language_switch(pagename, _zh(app)) + context["body"]
     scripts = context.get("script_files")
     if scripts:
         seen, unique = set(), []
@@ -631,8 +799,12 @@ def setup(app):
     app.add_directive("post-key", PostKey)
     app.add_css_file(ICONS_CSS)
     app.add_js_file(SITE_JS, loading_method="defer")
+    app.add_config_value("decaylab_title_zh", "", "html")
     app.connect("config-inited", _fix_navbar)
+    app.connect("config-inited", _edition)
+    app.connect("builder-inited", _compile_catalogues)
     app.connect("doctree-resolved", _link_full_size_images)
+    app.connect("doctree-resolved", _fill_titles)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
     app.connect("html-page-context", _page_context, priority=1)
     app.connect("build-finished", _finish)

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from . import _checks
+from . import _checks, i18n
 from .stats import Decision
 
 __all__ = [
@@ -115,6 +115,11 @@ class Evidence:
     label: str
     passed: bool
     shown: str = ""
+    #: The label in Chinese (filled in by :func:`claim` from the catalogue, see
+    #: :mod:`decaylab.i18n`), and the shown text in Chinese where it has words
+    #: (``None``: the same as ``shown``).
+    label_zh: str | None = None
+    shown_zh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,10 @@ class ClaimRecord:
     note: str | None = None
     decision: Decision | None = None
     notebook: str | None = None
+    #: The statement, caveat and note in Chinese (see :meth:`translated`).
+    statement_zh: str | None = None
+    caveat_zh: str | None = None
+    note_zh: str | None = None
 
     def to_metadata(self) -> dict:
         """The record as plain JSON-able data (what is stored under ``METADATA_KEY``)."""
@@ -157,6 +166,40 @@ class ClaimRecord:
     def with_notebook(self, notebook: str) -> ClaimRecord:
         return replace(self, notebook=notebook)
 
+    def translated(self) -> ClaimRecord:
+        """The record with its Chinese texts looked up in the catalogue (:func:`decaylab.i18n.zh`)."""
+        decision = self.decision
+        if decision is not None:
+            decision = replace(decision, quantity_zh=i18n.zh(decision.quantity))
+        return replace(
+            self,
+            statement_zh=i18n.zh(self.statement),
+            caveat_zh=i18n.zh(self.caveat),
+            note_zh=i18n.zh(self.note),
+            evidence=tuple(replace(e, label_zh=i18n.zh(e.label)) for e in self.evidence),
+            decision=decision,
+        )
+
+    def untranslated(self) -> list[str]:
+        """The texts of this record that have no Chinese translation yet (empty: none)."""
+        missing = [f"statement {self.statement!r}"] if self.statement_zh is None else []
+        if self.caveat is not None and self.caveat_zh is None:
+            missing.append(f"caveat {self.caveat!r}")
+        if self.note is not None and self.note_zh is None:
+            missing.append(f"note {self.note!r}")
+        missing += [f"evidence label {e.label!r}" for e in self.evidence if e.label_zh is None]
+        if self.decision is not None and self.decision.quantity_zh is None:
+            missing.append(f"decision quantity {self.decision.quantity!r}")
+        return missing
+
+    def texts(self) -> list[str]:
+        """Every English text of this record that the Chinese edition translates."""
+        out = [self.statement, *(t for t in (self.caveat, self.note) if t is not None)]
+        out += [e.label for e in self.evidence]
+        if self.decision is not None:
+            out.append(self.decision.quantity)
+        return out
+
     @property
     def slug(self) -> str:
         """The verdict's short name in CSS classes."""
@@ -175,29 +218,49 @@ class ClaimRecord:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """The verdict box. Colours come from the book's CSS classes, in light and dark mode."""
-        esc = html.escape
+        """The verdict box, in English and (where translated) Chinese: each text twice, in
+        ``<span lang="en" class="dl-en">`` and ``<span lang="zh-CN" class="dl-zh">``; the book's
+        CSS shows the one of the page's language. Colours come from the book's CSS classes, in
+        light and dark mode."""
         items = "".join(
-            f"<li>✓ {esc(e.label)}" + (f": <code>{esc(e.shown)}</code>" if e.shown else "") + "</li>"
+            f"<li>✓ {_both(e.label, e.label_zh)}"
+            + (
+                f": <code>{_both(e.shown, e.shown_zh or e.shown) if e.shown_zh else html.escape(e.shown)}</code>"
+                if e.shown
+                else ""
+            )
+            + "</li>"
             for e in self.evidence
         )
         extra = ""
+        zh_words = i18n.WORDS_ZH
         if self.decision:
+            d = self.decision
+            rule_zh = d.rule_zh()
             extra += (
-                f'<p class="decaylab-claim-rule"><b>Rule (declared before the run):</b> '
-                f"{esc(self.decision.rule)}</p>"
-                f'<p class="decaylab-claim-result"><b>Result:</b> <code>{esc(self.decision.shown())}</code> '
-                f"→ {esc(self.decision.outcome)}</p>"
+                f'<p class="decaylab-claim-rule"><b>{_both("Rule (declared before the run):", zh_words["Rule (declared before the run):"] if rule_zh else None)}</b> '
+                f"{_both(d.rule, rule_zh)}</p>"
+                f'<p class="decaylab-claim-result"><b>{_both("Result:", zh_words["Result:"] if rule_zh else None)}</b> '
+                f"<code>{_both(d.shown(), d.shown_zh() if rule_zh else None)}</code> "
+                f"→ {_both(d.outcome, i18n.VERDICTS_ZH[d.outcome] if rule_zh else None)}</p>"
             )
         if self.caveat:
-            extra += f'<p class="decaylab-claim-caveat"><b>Caveat:</b> {esc(self.caveat)}</p>'
+            extra += (
+                f'<p class="decaylab-claim-caveat"><b>{_both("Caveat:", zh_words["Caveat:"] if self.caveat_zh else None)}</b> '
+                f"{_both(self.caveat, self.caveat_zh)}</p>"
+            )
         if self.note:
-            extra += f'<p class="decaylab-claim-note"><b>Note:</b> {esc(self.note)}</p>'
+            extra += (
+                f'<p class="decaylab-claim-note"><b>{_both("Note:", zh_words["Note:"] if self.note_zh else None)}</b> '
+                f"{_both(self.note, self.note_zh)}</p>"
+            )
+        zh_verdict = i18n.VERDICTS_ZH[self.verdict] if self.statement_zh else None
+        source = SOURCES[self.source]
         return (
             f'<div id="claim-{self.id}" class="decaylab-claim decaylab-verdict-{self.slug}">'
-            f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{_LABELS[self.verdict]}</b> '
-            f'<span class="decaylab-claim-meta">· {esc(self.id)} · {esc(SOURCES[self.source])}</span></p>'
-            f'<p class="decaylab-claim-statement">{esc(self.statement)}</p>'
+            f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{_both(_LABELS[self.verdict], zh_verdict)}</b> '
+            f'<span class="decaylab-claim-meta">· {html.escape(self.id)} · {_both(source, i18n.zh(source))}</span></p>'
+            f'<p class="decaylab-claim-statement">{_both(self.statement, self.statement_zh)}</p>'
             f'<ul class="decaylab-claim-evidence">{items}</ul>'
             f"{extra}</div>"
         )
@@ -207,6 +270,13 @@ class ClaimRecord:
             {"text/plain": self.to_text(), "text/html": self.to_html()},
             {METADATA_KEY: self.to_metadata()},
         )
+
+
+def _both(en: str, zh: str | None) -> str:
+    """``en`` (escaped), or both languages in spans that the book's CSS chooses between."""
+    if zh is None:
+        return html.escape(en)
+    return f'<span lang="en" class="dl-en">{html.escape(en)}</span><span lang="zh-CN" class="dl-zh">{html.escape(zh)}</span>'
 
 
 def _label(label) -> str:
@@ -261,15 +331,16 @@ def close(label: str, actual, desired, *, atol, rtol=0.0) -> Evidence:
     ok = bool(np.all(agree & np.isfinite(a) & np.isfinite(d)))
     tol = f"atol={atol:g}" + (f", rtol={rtol:g}" if rtol else "")
     if ok:
-        shown = f"agree within {tol}"
+        shown, shown_zh = f"agree within {tol}", i18n.close_shown_zh("agree", tol=tol)
     elif not (np.all(np.isfinite(a)) and np.all(np.isfinite(d))):
-        shown = f"differ: {int(np.sum(~(np.isfinite(a) & np.isfinite(d))))} non-finite value(s)"
+        count = int(np.sum(~(np.isfinite(a) & np.isfinite(d))))
+        shown = f"differ: {count} non-finite value(s)"
+        shown_zh = i18n.close_shown_zh("non-finite", count=count)
     else:
-        shown = (
-            f"differ: {int(np.sum(~agree))} of {a.size} exceed {tol} "
-            f"(max |difference| = {float(np.max(diff)):.3g})"
-        )
-    return Evidence(label=label, passed=ok, shown=shown)
+        count, largest = int(np.sum(~agree)), f"{float(np.max(diff)):.3g}"
+        shown = f"differ: {count} of {a.size} exceed {tol} (max |difference| = {largest})"
+        shown_zh = i18n.close_shown_zh("differ", count=count, size=a.size, tol=tol, largest=largest)
+    return Evidence(label=label, passed=ok, shown=shown, shown_zh=shown_zh)
 
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -408,7 +479,7 @@ def claim(claim_id: str, **fields) -> None:
 
     Raises :class:`ClaimCheckFailed` if a check failed or the decision disagrees.
     """
-    record = evaluate_claim(claim_id, **fields)
+    record = evaluate_claim(claim_id, **fields).translated()
     try:
         from IPython.display import display
     except ImportError:  # plain Python: print the text form

@@ -16,14 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
+from .i18n import VERDICTS_ZH
 
 __all__ = [
+    "IGNORE_REASON",
+    "IGNORE_TAG",
     "SEED_CLAIMS",
+    "IgnoredCell",
     "SeedClaim",
     "book_notebooks",
     "check_ledger",
     "collect_records",
     "evidence_summary",
+    "ignored_cells",
 ]
 
 
@@ -62,6 +67,11 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "000",
         "A regularizer set with ParamAttr overrides the optimizer's weight_decay for that parameter.",
         "paddle-paramattr-overrides-optimizer",
+    ),
+    SeedClaim(
+        "000",
+        "Regularization adds an L1 or L2 norm of the weights to the loss; for L1, L1Decay is that norm.",
+        "paddle-l1decay-adds-coeff-sign",
     ),
     # post 001: weight decay and learning-rate decay
     SeedClaim(
@@ -118,6 +128,17 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "Weight decay and learning-rate decay are two completely different things.",
         "two-different-things",
     ),
+    SeedClaim(
+        "001",
+        "Weight decay is there to prevent overfitting, learning-rate decay to fit the data better.",
+        "two-different-things",
+    ),
+    SeedClaim(
+        "001",
+        "Had weight decay been the same thing as learning-rate decay, it would only have made learning "
+        "slower, not worse.",
+        "lr-decay-at-a-good-rate",
+    ),
     # post 002: L1/L2 penalties on one layer in PyTorch
     SeedClaim(
         "002",
@@ -143,6 +164,17 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "002",
         "A penalty l2_weight·Σp² in the loss is an alternative to the optimizer's weight_decay.",
         "keras-l2-is-twice-weight-decay",
+    ),
+    SeedClaim(
+        "002",
+        "PyTorch layers take no regularizer argument as TensorFlow's do; per-layer L2 goes through the "
+        "optimizer (parameter groups) or the loss.",
+        "keras-l2-is-twice-weight-decay",
+    ),
+    SeedClaim(
+        "002",
+        "Regularization limits the model's complexity and helps avoid overfitting.",
+        "mnist1d-decay-lowers-test-error",
     ),
     # post 003: L2 regularization and overfitting in PyTorch
     SeedClaim(
@@ -203,14 +235,59 @@ def collect_records(book_dir: str | Path) -> list[ClaimRecord]:
     return records
 
 
-def evidence_summary(record: ClaimRecord, limit: int = 2) -> str:
-    """The measured evidence in a few words: the decision (if any) and the first checks."""
+def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -> str:
+    """The measured evidence in a few words: the decision (if any) and the first checks
+    (in Chinese with ``zh``, where the record has its translations)."""
     parts = []
-    if record.decision:
-        parts.append(f"{record.decision.outcome} by its rule ({record.decision.shown()})")
+    d = record.decision
+    if zh:
+        if d:
+            parts.append(f"按判定规则{VERDICTS_ZH[d.outcome]}（{d.shown_zh()}）")
+        parts += [
+            (e.label_zh or e.label) + (f"（{e.shown_zh or e.shown}）" if e.shown else "")
+            for e in record.evidence[:limit]
+        ]
+        more = len(record.evidence) - limit
+        return "；".join(parts) + (f"；另有 {more} 项检查" if more > 0 else "")
+    if d:
+        parts.append(f"{d.outcome} by its rule ({d.shown()})")
     parts += [e.label + (f" ({e.shown})" if e.shown else "") for e in record.evidence[:limit]]
     more = len(record.evidence) - limit
     return "; ".join(parts) + (f"; and {more} more check{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+#: The tag that makes nbval skip a cell's output, and the metadata key of the reason why.
+IGNORE_TAG = "nbval-ignore-output"
+IGNORE_REASON = "nbval-ignore-output-reason"
+
+
+@dataclass(frozen=True)
+class IgnoredCell:
+    """A code cell whose output nbval does not compare (``reason`` is empty if none is given)."""
+
+    notebook: str
+    code_cell: int  # 1-based, counting code cells only
+    first_line: str
+    reason: str
+
+
+def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
+    """Every cell tagged :data:`IGNORE_TAG` in the notebooks under ``book_dir``, in file order."""
+    book_dir = Path(book_dir)
+    cells = []
+    for path in book_notebooks(book_dir):
+        name = path.relative_to(book_dir).with_suffix("").as_posix()
+        n_code = 0
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            if cell.get("cell_type") != "code":
+                continue
+            n_code += 1
+            meta = cell.get("metadata", {})
+            if IGNORE_TAG in meta.get("tags", []):
+                source = "".join(cell.get("source", "")).strip().splitlines()
+                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
+                cells.append(IgnoredCell(name, n_code, first, str(meta.get(IGNORE_REASON, "")).strip()))
+    return cells
 
 
 def check_ledger(records: list[ClaimRecord]) -> list[str]:

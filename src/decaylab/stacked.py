@@ -239,7 +239,11 @@ class BatchedOptimizer:
             self.beta1 = self.beta2 = self.eps = None
         if decay_mask is None:
             decay_mask = [True] * len(params)
-        if isinstance(decay_mask, str) or not isinstance(decay_mask, Sequence) or len(decay_mask) != len(params):
+        if (
+            isinstance(decay_mask, str)
+            or not isinstance(decay_mask, Sequence)
+            or len(decay_mask) != len(params)
+        ):
             raise ValueError(
                 f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
             )

@@ -56,6 +56,8 @@ class Decision:
     confidence: float
     digits: int
     outcome: str
+    #: ``quantity`` in Chinese (filled in by :func:`decaylab.claims.claim` from the catalogue).
+    quantity_zh: str | None = None
 
     def shown(self) -> str:
         """The estimate and interval, rounded to ``digits`` decimals (what the box prints)."""
@@ -64,6 +66,24 @@ class Decision:
             f"mean {self.estimate:+.{d}f}, {self.confidence:.0%} CI "
             f"[{self.low:+.{d}f}, {self.high:+.{d}f}] over {self.n} seeds; margin {self.margin:.{d}f}"
         )
+
+    def shown_zh(self) -> str:
+        """:meth:`shown` in Chinese (the same rounded numbers)."""
+        from .i18n import decision_shown_zh
+
+        d = self.digits
+        return decision_shown_zh(
+            f"{self.estimate:+.{d}f}", f"{self.low:+.{d}f}", f"{self.high:+.{d}f}",
+            self.confidence, self.n, f"{self.margin:.{d}f}",
+        )  # fmt: skip
+
+    def rule_zh(self) -> str | None:
+        """The rule in Chinese, or ``None`` while ``quantity_zh`` is missing."""
+        from .i18n import decision_rule_zh
+
+        if self.quantity_zh is None:
+            return None
+        return decision_rule_zh(self.quantity_zh, self.confidence, self.margin)
 
     def to_metadata(self) -> dict:
         return asdict(self)

@@ -1,0 +1,120 @@
+"""The Chinese edition's words for what the code writes: claims, verdicts, decision rules.
+
+The book is written in English; its Chinese edition comes from Sphinx's gettext catalogues
+under ``locales/zh_CN/LC_MESSAGES/`` (one ``.po`` file per page, made and updated by
+``make translations``). The pages' prose is translated by Sphinx at build time. What the
+notebooks' code writes, the claims' statements, caveats, notes, evidence labels and the
+quantities their decision rules measure, is translated here, from the catalogue
+``claims.po`` (:data:`CLAIMS_DOMAIN`), when :func:`decaylab.claims.claim` runs: the claim
+record then holds both languages, and the verdict box shows the reader's (CSS picks the
+language of the page). A message that is missing, empty or marked fuzzy in the catalogue
+counts as untranslated (:func:`zh` returns ``None``); the ledger check then fails the
+build, naming the claim.
+
+The fixed words (the verdicts, the box's headings, the decision rule's sentence, the text
+:func:`decaylab.claims.close` writes) are translated in this module, next to the English.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+__all__ = [
+    "CLAIMS_DOMAIN",
+    "LANGUAGE",
+    "VERDICTS_ZH",
+    "catalogue_dir",
+    "read_catalogue",
+    "zh",
+]
+
+#: The Chinese edition's Sphinx language.
+LANGUAGE = "zh_CN"
+#: The catalogue that holds the claims' texts (``locales/zh_CN/LC_MESSAGES/claims.po``).
+CLAIMS_DOMAIN = "claims"
+
+#: The label of the English pages' link to the Chinese edition.
+SWITCH_TO_ZH = "中文"
+
+#: The verdicts in Chinese (the English ones are :data:`decaylab.claims.VERDICTS`).
+VERDICTS_ZH = {
+    "holds": "成立",
+    "holds with a caveat": "有条件成立",
+    "does not hold": "不成立",
+    "not settled at this scale": "在此规模下无定论",
+}
+
+#: The verdict box's and the ledger's fixed words.
+WORDS_ZH = {
+    "Rule (declared before the run):": "判定规则（运行前声明）：",
+    "Result:": "结果：",
+    "Caveat:": "前提：",
+    "Note:": "说明：",
+    "this book": "本书",
+}
+
+
+def catalogue_dir() -> Path:
+    """``locales/zh_CN/LC_MESSAGES`` of the project (or of ``$DECAYLAB_LOCALES/zh_CN/...``)."""
+    root = os.environ.get("DECAYLAB_LOCALES")
+    base = Path(root) if root else Path(__file__).resolve().parents[2] / "locales"
+    return base / LANGUAGE / "LC_MESSAGES"
+
+
+def read_catalogue(path: Path) -> dict[str, str]:
+    """The translated messages of a ``.po`` file: ``{msgid: msgstr}`` without the empty and
+    the fuzzy ones (an absent file has none)."""
+    if not path.exists():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    return {
+        m.id: m.string
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string and m.string.strip() and not m.fuzzy
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _claims_catalogue() -> dict[str, str]:
+    return read_catalogue(catalogue_dir() / f"{CLAIMS_DOMAIN}.po")
+
+
+def zh(text: str | None) -> str | None:
+    """The Chinese translation of one of the claims' texts, or ``None`` if it has none yet."""
+    if text is None:
+        return None
+    return _claims_catalogue().get(text)
+
+
+def reload() -> None:
+    """Read the catalogue again (after ``make translations`` changed it in a running kernel)."""
+    _claims_catalogue.cache_clear()
+
+
+def decision_rule_zh(quantity_zh: str, confidence: float, margin: float) -> str:
+    """The decision rule of :mod:`decaylab.stats` in Chinese (its English is ``Decision.rule``)."""
+    return (
+        f"对各种子取（{quantity_zh}）的均值，求其 {confidence:.0%} t 置信区间：区间在 0 之上且均值"
+        f"达到阈值 {margin:g} 则成立；区间整体低于阈值则不成立；否则无定论"
+    )
+
+
+def decision_shown_zh(estimate: str, low: str, high: str, confidence: float, n: int, margin: str) -> str:
+    """The decision's result line in Chinese, from the already formatted numbers."""
+    return f"均值 {estimate}，{confidence:.0%} 置信区间 [{low}, {high}]，{n} 个种子；阈值 {margin}"
+
+
+def close_shown_zh(kind: str, **values) -> str:
+    """What :func:`decaylab.claims.close` writes, in Chinese (``kind`` names the sentence)."""
+    if kind == "agree":
+        return f"在 {values['tol']} 内一致"
+    if kind == "non-finite":
+        return f"不一致：{values['count']} 个非有限值"
+    if kind == "differ":
+        return f"不一致：{values['count']} / {values['size']} 个元素超出 {values['tol']}，最大差 {values['largest']}"
+    raise ValueError(f"kind must be 'agree', 'non-finite' or 'differ'; got {kind!r}")

@@ -565,16 +565,17 @@ def test_html_box_adds_nothing_after_the_checks_when_there_is_nothing_to_add():
 
 
 def write_catalogue(folder, messages):
-    """A claims.po in ``folder``/zh_CN/LC_MESSAGES with the given {msgid: msgstr} (None: fuzzy)."""
+    """A claims catalogue in ``folder``/zh_CN/LC_MESSAGES/claims with the given {msgid: msgstr}
+    (None: fuzzy)."""
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
     cat = Catalog(locale="zh_CN")
     for msgid, msgstr in messages.items():
         cat.add(msgid, msgstr or "x", flags=("fuzzy",) if msgstr is None else ())
-    target = folder / "zh_CN" / "LC_MESSAGES"
+    target = folder / "zh_CN" / "LC_MESSAGES" / "claims"
     target.mkdir(parents=True)
-    with (target / "claims.po").open("wb") as f:
+    with (target / "a_chapter.po").open("wb") as f:
         write_po(f, cat)
 
 

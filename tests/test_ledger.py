@@ -8,7 +8,14 @@ import pytest
 from bookfiles import BOOK
 
 from decaylab.claims import POSTS, ClaimRecord, Evidence
-from decaylab.ledger import SEED_CLAIMS, book_notebooks, check_ledger, collect_records, evidence_summary
+from decaylab.ledger import (
+    SEED_CLAIMS,
+    book_notebooks,
+    check_ledger,
+    collect_records,
+    evidence_summary,
+    untranslated_claims,
+)
 from decaylab.stats import mean_effect
 
 
@@ -35,6 +42,20 @@ def _synthetic() -> list[ClaimRecord]:
     posts = {s.checked_by: s.post for s in SEED_CLAIMS}
     ok = (Evidence("measured", True, "1 < 2"),)
     return [ClaimRecord(i, posts[i], "statement", "holds", ok, notebook="nb") for i in ids]
+
+
+def test_the_book_s_claims_are_all_translated(records):
+    assert untranslated_claims(records) == []
+
+
+def test_an_untranslated_record_is_reported():
+    rec = ClaimRecord(
+        "a", "book", "statement", "holds", (Evidence("measured", True, "1 < 2"),), notebook="nb"
+    )
+    problems = "\n".join(untranslated_claims([rec]))
+    assert "record 'a' (nb) has no Chinese for: statement 'statement'; evidence label 'measured'" in problems
+    done = replace(rec, statement_zh="论断", evidence=(replace(rec.evidence[0], label_zh="测量"),))
+    assert not any("record 'a'" in p for p in untranslated_claims([done]))
 
 
 def test_a_complete_synthetic_ledger_is_clean():

@@ -5,9 +5,10 @@
 
 ``update`` extracts every message of the book into ``_build/gettext`` (Sphinx's gettext
 builder: one ``.pot`` per page, the pages' prose and the notebooks' markdown cells and figure
-captions; and ``claims.pot``: the texts the claims' code writes, read from the claim records
-stored in the notebooks, the ledger's paraphrases of the posts' claims and the sources'
-names), then merges them into ``locales/zh_CN/LC_MESSAGES/`` with ``sphinx-intl update`` (a
+captions; and ``claims/<chapter>.pot``: the texts the claims' code writes, read from the
+claim records stored in each notebook, and ``claims/ledger.pot``: the ledger's paraphrases
+of the posts' claims, the sources' names and the reasons of cells nbval does not compare),
+then merges them into ``locales/zh_CN/LC_MESSAGES/`` with ``sphinx-intl update`` (a
 new message arrives empty, a changed one marked fuzzy with its old translation as a start),
 regenerates the Chinese font subsets (``tools/cjk_font.py``) and lists what is left to
 translate. After translating, run ``make refresh`` for the chapters whose claims changed
@@ -27,35 +28,44 @@ from bookfiles import BOOK, ROOT
 
 from decaylab import i18n
 from decaylab.claims import SOURCES
-from decaylab.ledger import SEED_CLAIMS, collect_records
+from decaylab.ledger import SEED_CLAIMS, collect_records, ignored_cells
 
 POT_DIR = ROOT / "_build" / "gettext"
 LOCALES = ROOT / "locales"
 PO_DIR = LOCALES / i18n.LANGUAGE / "LC_MESSAGES"
 
 
-def claim_texts() -> list[str]:
-    """Every English text of the claims that the Chinese edition shows, in book order."""
-    texts: list[str] = []
+def claim_texts() -> dict[str, list[str]]:
+    """Every English text the claims' code writes, by catalogue: one per chapter (its claim
+    records' texts) and ``ledger`` (the posts' claims as the ledger paraphrases them, the
+    sources' names, the reasons of the cells nbval does not compare)."""
+    texts: dict[str, list[str]] = {}
     for record in collect_records(BOOK):
-        texts += record.texts()
-    texts += [seed.claim for seed in SEED_CLAIMS]
-    texts += list(SOURCES.values())
-    return list(dict.fromkeys(texts))  # unique, first occurrence first
+        texts.setdefault(record.notebook, []).extend(record.texts())
+    ledger = [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values())
+    ledger += [cell.reason for cell in ignored_cells(BOOK)]
+    texts["ledger"] = ledger
+    return {name: list(dict.fromkeys(t)) for name, t in texts.items()}  # unique, in order
 
 
-def write_claims_pot(folder: Path = POT_DIR) -> Path:
+def write_claims_pots(folder: Path = POT_DIR) -> list[Path]:
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
-    catalog = Catalog(project="Weight Decay, Verified", charset="utf-8")
-    for text in claim_texts():
-        catalog.add(text)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{i18n.CLAIMS_DOMAIN}.pot"
-    with path.open("wb") as f:
-        write_po(f, catalog, width=0, omit_header=False)
-    return path
+    target = folder / i18n.CLAIMS_DOMAIN
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*.pot"):
+        stale.unlink()
+    paths = []
+    for name, texts in claim_texts().items():
+        catalog = Catalog(project="Weight Decay, Verified", charset="utf-8")
+        for text in texts:
+            catalog.add(text)
+        path = target / f"{name}.pot"
+        with path.open("wb") as f:
+            write_po(f, catalog, width=0)
+        paths.append(path)
+    return paths
 
 
 def extract(*, quiet: bool = True) -> int:
@@ -67,31 +77,28 @@ def extract(*, quiet: bool = True) -> int:
         if quiet:
             print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
         return proc.returncode
-    write_claims_pot()
+    write_claims_pots()
     return 0
 
 
-def pot_files() -> list[Path]:
-    return sorted(POT_DIR.rglob("*.pot"))
+def pot_files(pot_dir: Path = POT_DIR) -> list[Path]:
+    return sorted(pot_dir.rglob("*.pot"))
 
 
-def po_for(pot: Path) -> Path:
-    return PO_DIR / pot.relative_to(POT_DIR).with_suffix(".po")
-
-
-def untranslated() -> dict[str, list[str]]:
-    """For each catalogue, the messages of the last extraction that are missing, empty or
-    fuzzy in its ``.po`` file."""
+def untranslated(pot_dir: Path = POT_DIR, po_dir: Path = PO_DIR) -> dict[str, list[str]]:
+    """For each catalogue (by the path of its ``.po`` file under ``po_dir``), the messages of
+    the last extraction (``.pot`` files under ``pot_dir``) that are missing, empty or fuzzy."""
     from babel.messages.pofile import read_po
 
     problems: dict[str, list[str]] = {}
-    for pot in pot_files():
+    for pot in pot_files(pot_dir):
         with pot.open("rb") as f:
             wanted = [m.id for m in read_po(f) if m.id]
-        done = i18n.read_catalogue(po_for(pot))
+        po = po_dir / pot.relative_to(pot_dir).with_suffix(".po")
+        done = i18n.read_catalogue(po)
         missing = [msgid for msgid in wanted if msgid not in done]
         if missing:
-            problems[po_for(pot).relative_to(ROOT).as_posix()] = missing
+            problems[po.relative_to(po_dir).as_posix()] = missing
     return problems
 
 

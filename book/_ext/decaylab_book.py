@@ -74,6 +74,7 @@ from decaylab.ledger import (
     collect_records,
     evidence_summary,
     ignored_cells,
+    untranslated_claims,
 )
 
 SITE_JS = "decaylab.js"
@@ -101,7 +102,7 @@ def _notebooks(env) -> list[Path]:
 def _records(env) -> list[ClaimRecord]:
     _notebooks(env)
     records = collect_records(_book_dir(env))
-    problems = check_ledger(records)
+    problems = check_ledger(records) + untranslated_claims(records)
     if problems:
         raise ExtensionError("claims ledger: " + "; ".join(problems))
     return records

@@ -4,8 +4,10 @@ The book is written in English; its Chinese edition comes from Sphinx's gettext 
 under ``locales/zh_CN/LC_MESSAGES/`` (one ``.po`` file per page, made and updated by
 ``make translations``). The pages' prose is translated by Sphinx at build time. What the
 notebooks' code writes, the claims' statements, caveats, notes, evidence labels and the
-quantities their decision rules measure, is translated here, from the catalogue
-``claims.po`` (:data:`CLAIMS_DOMAIN`), when :func:`decaylab.claims.claim` runs: the claim
+quantities their decision rules measure, is translated here, from the catalogues
+``claims/<chapter>.po`` (:data:`CLAIMS_DOMAIN`; ``claims/ledger.po`` holds the ledger's
+paraphrases of the posts' claims and the sources' names), when :func:`decaylab.claims.claim`
+runs: the claim
 record then holds both languages, and the verdict box shows the reader's (CSS picks the
 language of the page). A message that is missing, empty or marked fuzzy in the catalogue
 counts as untranslated (:func:`zh` returns ``None``); the ledger check then fails the
@@ -32,7 +34,8 @@ __all__ = [
 
 #: The Chinese edition's Sphinx language.
 LANGUAGE = "zh_CN"
-#: The catalogue that holds the claims' texts (``locales/zh_CN/LC_MESSAGES/claims.po``).
+#: The folder of the catalogues of the claims' texts (``locales/zh_CN/LC_MESSAGES/claims/``),
+#: one per chapter and ``ledger.po``.
 CLAIMS_DOMAIN = "claims"
 
 #: The label of the English pages' link to the Chinese edition.
@@ -81,7 +84,11 @@ def read_catalogue(path: Path) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _claims_catalogue() -> dict[str, str]:
-    return read_catalogue(catalogue_dir() / f"{CLAIMS_DOMAIN}.po")
+    merged: dict[str, str] = {}
+    for path in sorted((catalogue_dir() / CLAIMS_DOMAIN).glob("*.po")):
+        for msgid, msgstr in read_catalogue(path).items():
+            merged.setdefault(msgid, msgstr)
+    return merged
 
 
 def zh(text: str | None) -> str | None:

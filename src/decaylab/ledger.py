@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
-from .i18n import VERDICTS_ZH
+from .i18n import VERDICTS_ZH, zh
 
 __all__ = [
     "IGNORE_REASON",
@@ -29,6 +29,7 @@ __all__ = [
     "collect_records",
     "evidence_summary",
     "ignored_cells",
+    "untranslated_claims",
 ]
 
 
@@ -343,4 +344,28 @@ def check_ledger(records: list[ClaimRecord]) -> list[str]:
     missing_posts = sorted(set(POSTS) - {s.post for s in SEED_CLAIMS})
     if missing_posts:
         problems.append(f"posts with no seed claim in the ledger: {missing_posts}")
+    return problems
+
+
+def untranslated_claims(records: list[ClaimRecord]) -> list[str]:
+    """What the Chinese edition would show in English, as a list of messages (empty: nothing).
+
+    Every record must hold its Chinese texts (:meth:`ClaimRecord.untranslated`: the
+    notebook ran with the translations in ``locales/``), and every paraphrase of a post's
+    claim and every source's name must be in the claims catalogues (:func:`decaylab.i18n.zh`).
+    The Sphinx extension runs it in both editions' builds, so that a chapter whose claims
+    changed cannot be published half translated.
+    """
+    problems = []
+    for rec in records:
+        missing = rec.untranslated()
+        if missing:
+            problems.append(
+                f"record {rec.id!r} ({rec.notebook}) has no Chinese for: "
+                + "; ".join(missing)
+                + " (translate them in locales/zh_CN/LC_MESSAGES/claims/, then re-run the notebook)"
+            )
+    for text in [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values()):
+        if zh(text) is None:
+            problems.append(f"no Chinese in locales/zh_CN/LC_MESSAGES/claims/ledger.po for {text!r}")
     return problems

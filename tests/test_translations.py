@@ -57,3 +57,17 @@ def test_language_switch_points_to_the_same_page_in_the_other_edition():
     assert 'href="../../book/x.html"' in _language_switch("book/x", zh=True)
     assert 'href="zh/index.html"' in _language_switch("index", zh=False)
     assert 'href="../index.html"' in _language_switch("index", zh=True)
+
+
+def test_a_translation_keeps_roles_code_math_links_and_numbers():
+    msgid = "Decay lowers it by {glue:text}`gain` points on 20 seeds with `weight_decay` and $\\eta\\lambda$; see [the ledger](claims_ledger.md)."
+    good = "在 20 个种子上，衰减（`weight_decay`，$\\eta\\lambda$）把它降低 {glue:text}`gain` 个百分点；见[总表](claims_ledger.md)。"
+    assert translations.markup_problems(msgid, good) == []
+    bad = "衰减把它降低 {glue}`gain` 个百分点，`权重衰减` 与 $\\eta$；见[总表](ledger.md)。"
+    assert translations.markup_problems(msgid, bad) == [
+        "role '{glue:text}`gain`' is missing or changed",
+        "math '$\\\\eta\\\\lambda$' is missing or changed",
+        "code '`weight_decay`' is missing or changed",
+        "link target 'claims_ledger.md' is missing or changed",
+        "number 20 is missing",
+    ]

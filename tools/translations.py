@@ -2,6 +2,7 @@
 
     python tools/translations.py update   # `make translations`: after changing a chapter
     python tools/translations.py check    # what the build runs first: every message translated?
+    python tools/translations.py lint [FILE.po ...]   # translations that lost markup or numbers
 
 ``update`` extracts every message of the book into ``_build/gettext`` (Sphinx's gettext
 builder: one ``.pot`` per page, the pages' prose and the notebooks' markdown cells and figure
@@ -15,11 +16,14 @@ translate. After translating, run ``make refresh`` for the chapters whose claims
 (their verdict boxes store both languages), then ``make book``.
 
 ``check`` fails (exit code 1) if any message of a fresh extraction is missing, empty or
-fuzzy in its ``.po`` file, and names them: the build runs it before anything else.
+fuzzy in its ``.po`` file, or if a translation lost what must stay as the English has it
+(MyST roles such as {glue:text}`key`, inline code, math, link targets, numbers: see
+:func:`markup_problems`), and names them: the build runs it before anything else.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +106,53 @@ def untranslated(pot_dir: Path = POT_DIR, po_dir: Path = PO_DIR) -> dict[str, li
     return problems
 
 
+# What a translation must keep exactly as the English has it: MyST roles ({glue:text}`key`,
+# {doc}`page`, {cite}`key`), inline code, math, link targets and the numbers.
+_KEEP = [
+    ("role", re.compile(r"\{[a-z:]+\}`[^`]*`")),
+    ("math", re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)),
+    ("code", re.compile(r"(?<![`}])`[^`]+`")),
+    ("link target", re.compile(r"\]\(([^)]+)\)")),
+]
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def markup_problems(msgid: str, msgstr: str) -> list[str]:
+    """What a translation lost or changed of what must stay as it is (empty: nothing)."""
+    problems = []
+    rest_id, rest_str = msgid, msgstr
+    for what, pattern in _KEEP:
+        wanted, got = sorted(pattern.findall(rest_id)), sorted(pattern.findall(rest_str))
+        for item in wanted:
+            if item in got:
+                got.remove(item)
+            else:
+                problems.append(f"{what} {item[:60]!r} is missing or changed")
+        rest_id, rest_str = pattern.sub(" ", rest_id), pattern.sub(" ", rest_str)
+    numbers = [n.replace(",", "") for n in _NUMBER.findall(rest_id)]
+    found = [n.replace(",", "") for n in _NUMBER.findall(rest_str)]
+    for n in numbers:
+        if n in found:
+            found.remove(n)
+        else:
+            problems.append(f"number {n} is missing")
+    return problems
+
+
+def lint(paths: list[Path]) -> dict[str, list[str]]:
+    """For each ``.po`` file, its translations that lost markup or numbers of their English."""
+    from babel.messages.pofile import read_po
+
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        with path.open("rb") as f:
+            for m in read_po(f):
+                if m.id and isinstance(m.string, str) and m.string and not m.fuzzy:
+                    for p in markup_problems(m.id, m.string):
+                        out.setdefault(path.relative_to(ROOT).as_posix(), []).append(f"{p}: {m.id[:70]!r}")
+    return out
+
+
 def report(problems: dict[str, list[str]], *, limit: int = 3) -> str:
     lines = []
     for path, missing in problems.items():
@@ -129,6 +180,13 @@ def check() -> int:
             "changed, and build again."
         )
         return 1
+    broken = lint(sorted(PO_DIR.rglob("*.po")))
+    if broken:
+        print(
+            "Translations that lost what must stay as the English has it (roles, code, math, link "
+            f"targets, numbers):\n{report(broken)}"
+        )
+        return 1
     return 0
 
 
@@ -150,7 +208,11 @@ def update() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["lint"]:  # python tools/translations.py lint FILE.po ...
+        found = lint([Path(p).resolve() for p in sys.argv[2:]] or sorted(PO_DIR.rglob("*.po")))
+        print(report(found, limit=1000) if found else "no problems")
+        sys.exit(1 if found else 0)
     commands = {"update": update, "check": check}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python tools/translations.py update | check")
+        sys.exit("usage: python tools/translations.py update | check | lint [FILE.po ...]")
     sys.exit(commands[sys.argv[1]]())

@@ -617,7 +617,7 @@ def test_translated_record_holds_both_languages_and_the_box_shows_both(catalogue
     assert '<span lang="zh-CN" class="dl-zh">L2Decay 等于手写的惩罚项。</span>' in box
     assert '<span lang="zh-CN" class="dl-zh">成立</span>' in box  # the verdict
     assert "在 atol=1e-08 内一致" in box and "帖子 000" in box
-    assert "对各种子取（增益）的均值" in box and "20 个种子" in box
+    assert "对各种子的（增益）取均值" in box and "20 个种子" in box
     assert "✓ ratio" in box  # untranslated: English only
     again = ClaimRecord.from_metadata(record.to_metadata())
     assert again.statement_zh == record.statement_zh and again.decision.quantity_zh == "增益"

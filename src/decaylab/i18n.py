@@ -53,7 +53,7 @@ VERDICTS_ZH = {
 WORDS_ZH = {
     "Rule (declared before the run):": "判定规则（运行前声明）：",
     "Result:": "结果：",
-    "Caveat:": "前提：",
+    "Caveat:": "限定条件：",
     "Note:": "说明：",
     "this book": "本书",
 }
@@ -106,14 +106,14 @@ def reload() -> None:
 def decision_rule_zh(quantity_zh: str, confidence: float, margin: float) -> str:
     """The decision rule of :mod:`decaylab.stats` in Chinese (its English is ``Decision.rule``)."""
     return (
-        f"对各种子取（{quantity_zh}）的均值，求其 {confidence:.0%} t 置信区间：区间在 0 之上且均值"
-        f"达到阈值 {margin:g} 则成立；区间整体低于阈值则不成立；否则无定论"
+        f"对各种子的（{quantity_zh}）取均值，求其 {confidence:.0%} t 置信区间：区间在 0 之上且均值"
+        f"达到最小有意义差异 {margin:g} 则成立；区间整体低于该差异则不成立；否则无定论"
     )
 
 
 def decision_shown_zh(estimate: str, low: str, high: str, confidence: float, n: int, margin: str) -> str:
     """The decision's result line in Chinese, from the already formatted numbers."""
-    return f"均值 {estimate}，{confidence:.0%} 置信区间 [{low}, {high}]，{n} 个种子；阈值 {margin}"
+    return f"均值 {estimate}，{confidence:.0%} 置信区间 [{low}, {high}]，{n} 个种子；最小有意义差异 {margin}"
 
 
 def close_shown_zh(kind: str, **values) -> str:

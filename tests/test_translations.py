@@ -71,3 +71,8 @@ def test_a_translation_keeps_roles_code_math_links_and_numbers():
         "link target 'claims_ledger.md' is missing or changed",
         "number 20 is missing",
     ]
+
+
+def test_a_glued_word_may_be_replaced_by_its_chinese_twin():
+    assert translations.markup_problems("answer: {glue:text}`a`", "答案：{glue:text}`a-zh`") == []
+    assert translations.markup_problems("answer: {glue:text}`a`", "答案：{glue:text}`b-zh`") != []

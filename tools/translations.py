@@ -117,10 +117,16 @@ _KEEP = [
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
+_ZH_TWIN = re.compile(r"(\{glue(?::[a-z]+)?\}`[^`]*?)-zh`")
+
+
 def markup_problems(msgid: str, msgstr: str) -> list[str]:
-    """What a translation lost or changed of what must stay as it is (empty: nothing)."""
+    """What a translation lost or changed of what must stay as it is (empty: nothing).
+
+    A glued value that is a word (a verdict, an answer) has a Chinese twin glued under the
+    same key with ``-zh`` appended: ``{glue:text}`key-zh``` keeps ``{glue:text}`key```."""
     problems = []
-    rest_id, rest_str = msgid, msgstr
+    rest_id, rest_str = msgid, _ZH_TWIN.sub(r"\1`", msgstr)
     for what, pattern in _KEEP:
         wanted, got = sorted(pattern.findall(rest_id)), sorted(pattern.findall(rest_str))
         for item in wanted:

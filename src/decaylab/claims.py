@@ -171,12 +171,18 @@ class ClaimRecord:
         decision = self.decision
         if decision is not None:
             decision = replace(decision, quantity_zh=i18n.zh(decision.quantity))
+        evidence = []
+        for e in self.evidence:
+            shown_zh = e.shown_zh or (i18n.shown_zh(e.shown) if e.shown else None)
+            evidence.append(
+                replace(e, label_zh=i18n.zh(e.label), shown_zh=None if shown_zh == e.shown else shown_zh)
+            )
         return replace(
             self,
             statement_zh=i18n.zh(self.statement),
             caveat_zh=i18n.zh(self.caveat),
             note_zh=i18n.zh(self.note),
-            evidence=tuple(replace(e, label_zh=i18n.zh(e.label)) for e in self.evidence),
+            evidence=tuple(evidence),
             decision=decision,
         )
 
@@ -188,6 +194,11 @@ class ClaimRecord:
         if self.note is not None and self.note_zh is None:
             missing.append(f"note {self.note!r}")
         missing += [f"evidence label {e.label!r}" for e in self.evidence if e.label_zh is None]
+        missing += [
+            f"evidence value {e.shown!r}"
+            for e in self.evidence
+            if e.shown and e.shown_zh is None and i18n.needs_zh(e.shown)
+        ]
         if self.decision is not None and self.decision.quantity_zh is None:
             missing.append(f"decision quantity {self.decision.quantity!r}")
         return missing
@@ -196,6 +207,7 @@ class ClaimRecord:
         """Every English text of this record that the Chinese edition translates."""
         out = [self.statement, *(t for t in (self.caveat, self.note) if t is not None)]
         out += [e.label for e in self.evidence]
+        out += [e.shown for e in self.evidence if e.shown and i18n.needs_zh(e.shown)]
         if self.decision is not None:
             out.append(self.decision.quantity)
         return out

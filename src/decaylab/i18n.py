@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 __all__ = [
@@ -101,6 +102,41 @@ def zh(text: str | None) -> str | None:
 def reload() -> None:
     """Read the catalogue again (after ``make translations`` changed it in a running kernel)."""
     _claims_catalogue.cache_clear()
+
+
+_DECISION_SHOWN = re.compile(
+    r"^mean (?P<estimate>\S+), (?P<confidence>\d+)% CI \[(?P<low>\S+), (?P<high>\S+)\] over "
+    r"(?P<n>\d+) seeds; margin (?P<margin>\S+?)(?: → (?P<outcome>.+))?$"
+)
+_CLOSE_SHOWN = re.compile(
+    r"^(agree within .+|differ: \d+ non-finite value\(s\)|differ: \d+ of \d+ exceed .+)$"
+)
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def needs_zh(shown: str) -> bool:
+    """Whether a check's shown text has words (not only numbers and symbols) that the
+    catalogue translates: not a decision's result line nor what :func:`decaylab.claims.close`
+    writes, which have templates here."""
+    return bool(_WORDS.search(shown)) and not (_DECISION_SHOWN.match(shown) or _CLOSE_SHOWN.match(shown))
+
+
+def shown_zh(shown: str) -> str | None:
+    """A check's shown text in Chinese: a decision's result line by its template, words
+    through the catalogue, numbers and symbols as they are (``None``: no translation yet)."""
+    m = _DECISION_SHOWN.match(shown)
+    if m:
+        text = decision_shown_zh(
+            m["estimate"], m["low"], m["high"], int(m["confidence"]) / 100, int(m["n"]), m["margin"]
+        )
+        if m["outcome"]:
+            if m["outcome"] not in VERDICTS_ZH:
+                return None
+            text += f" → {VERDICTS_ZH[m['outcome']]}"
+        return text
+    if not needs_zh(shown):
+        return shown
+    return zh(shown)
 
 
 def decision_rule_zh(quantity_zh: str, confidence: float, margin: float) -> str:

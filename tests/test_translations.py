@@ -47,9 +47,10 @@ def test_a_missing_catalogue_leaves_every_message_untranslated(tmp_path):
 def test_glue_roles_of_a_translation_name_their_notebook():
     text = "误差降低 {glue:text}`gain` 个百分点，另见 {glue:text}`book/x.ipynb::k` 与 {glue}`raw`。"
     assert _glue_from(text, "/book/ch.ipynb") == (
-        "误差降低 {glue:text}`/book/ch.ipynb::gain` 个百分点，另见 {glue:text}`book/x.ipynb::k` "
+        "误差降低 {glue:text}`/book/ch.ipynb::gain:s` 个百分点，另见 {glue:text}`book/x.ipynb::k` "
         "与 {glue}`/book/ch.ipynb::raw`。"
     )
+    assert _glue_from("{glue:text}`x:.2f`", "/book/ch.ipynb") == "{glue:text}`/book/ch.ipynb::x:.2f`"
 
 
 def test_language_switch_points_to_the_same_page_in_the_other_edition():

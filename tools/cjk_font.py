@@ -33,7 +33,7 @@ FONT_ZH = FONTS / "decaylab-cjk-zh.woff2"
 SOURCE = Path(os.environ.get("CJK_FONT_SOURCE", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # The Chinese halves of the verdict boxes (class "dl-zh"), hidden on English pages.
-_ZH_SPANS = re.compile(r'<span lang=\\?"zh-CN\\?" class=\\?"dl-zh\\?">.*?</span>')
+_ZH_SPANS = re.compile(r'<span lang="zh-CN" class="dl-zh">.*?</span>', re.S)
 
 
 def sources() -> list[Path]:
@@ -46,6 +46,25 @@ def sources() -> list[Path]:
     return pages + notebooks() + [ROOT / "_toc.yml"]
 
 
+def _shown_text(path: Path) -> str:
+    """The text of a page as the English edition can show it: a notebook's cells and the
+    outputs a page displays (the verdict boxes without their Chinese halves), not its metadata
+    (where the claim records keep their Chinese texts) nor its glued values."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".ipynb":
+        return text
+    import json
+
+    parts = []
+    for cell in json.loads(text).get("cells", []):
+        parts.append("".join(cell.get("source", "")))
+        for out in cell.get("outputs", []):
+            parts.append("".join(out.get("text", "")))
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                parts.append(_ZH_SPANS.sub("", "".join(out.get("data", {}).get(mime, ""))))
+    return "\n".join(parts)
+
+
 def used_cjk_chars() -> set[str]:
     """Every CJK character the English edition shows (see :func:`sources`), and the label of
     its link to the Chinese edition."""
@@ -54,7 +73,7 @@ def used_cjk_chars() -> set[str]:
     chars = set(CJK.findall(i18n.SWITCH_TO_ZH))
     for path in sources():
         if path.exists():
-            chars |= set(CJK.findall(_ZH_SPANS.sub("", path.read_text(encoding="utf-8"))))
+            chars |= set(CJK.findall(_shown_text(path)))
     return chars
 
 

@@ -530,19 +530,17 @@ _GLUE_ROLE = re.compile(r"\{glue(:[a-z]+)?\}`([^`]+)`")
 
 
 def _glue_from(text: str, notebook: str) -> str:
-    """Every glue role of ``text`` that names no notebook, made to name ``notebook``."""
+    """Every glue role of ``text`` that names no notebook, made to name ``notebook``.
+
+    ``{glue:text}`` splits a format spec off at the last colon, so a named key gets the
+    format ``s`` (the text as stored) unless it has a format of its own."""
 
     def named(m):
-        return m.group(0) if "::" in m.group(2) else f"{{glue{m.group(1) or ''}}}`{notebook}::{m.group(2)}`"
-
-    return _GLUE_ROLE.sub(named, text)
-
-
-def _glue_from(text: str, notebook: str) -> str:
-    """Every glue role of ``text`` that names no notebook, made to name ``notebook``."""
-
-    def named(m):
-        return m.group(0) if "::" in m.group(2) else f"{{glue{m.group(1) or ''}}}`{notebook}::{m.group(2)}`"
+        role, key = m.group(1) or "", m.group(2)
+        if "::" in key:
+            return m.group(0)
+        spec = ":s" if role == ":text" and ":" not in key else ""
+        return f"{{glue{role}}}`{notebook}::{key}{spec}`"
 
     return _GLUE_ROLE.sub(named, text)
 

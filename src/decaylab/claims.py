@@ -197,7 +197,7 @@ class ClaimRecord:
         missing += [
             f"evidence value {e.shown!r}"
             for e in self.evidence
-            if e.shown and e.shown_zh is None and i18n.needs_zh(e.shown)
+            if e.shown and e.shown_zh is None and i18n.needs_zh(e.shown) and i18n.zh(e.shown) is None
         ]
         if self.decision is not None and self.decision.quantity_zh is None:
             missing.append(f"decision quantity {self.decision.quantity!r}")

@@ -6,14 +6,16 @@ touch, light theme) and ``dark`` (1280×800, dark theme). In each mode a page fa
 
 * it does not load, requests anything that is not a file of the built site, requests a file
   that is missing, raises a JavaScript error, leaves math untypeset, shows an image that does
-  not load, shows Chinese text without the site's own CJK font, or shows an error output;
+  not load, shows Chinese text without the site's own CJK font (Chromium is asked which
+  font drew each element's Chinese text: a system font means boxes on a machine without
+  Chinese fonts), or shows an error output;
 * axe-core (bundled with ``axe-playwright-python``; nothing is downloaded) reports a
   violation of a WCAG 2 A/AA rule with impact "serious" or "critical", colour contrast
   included, in the light (desktop) and the dark theme (the phone shows the same colours);
 * a table cell is narrower than its longest word (with every ``details`` disclosure opened,
   so the evidence a reader can open counts too): for every visible ``td``/``th``, each
-  word of its text (a run of non-space characters, split after hyphens, where browsers may
-  break a line) is measured in the font of the element that holds it; the widest must fit
+  word of its text (a run of non-space characters, split after hyphens and around each
+  Chinese character, where browsers may break a line) is measured in the font of the element that holds it; the widest must fit
   in the cell's content box (1 px tolerance). This is what makes "Po/st" and "00/1";
 * a result line is hidden by horizontal overflow: every ``pre`` of a cell output (printed
   text and text results) must show its longest line without scrolling (``scrollWidth <=
@@ -140,7 +142,8 @@ NARROW_CELLS_JS = """() => {
       if (!parent || !visible(parent)) continue;
       ctx.font = getComputedStyle(parent).font;
       for (const run of node.textContent.split(/\\s+/)) {
-        for (const word of run.split(/(?<=-)/)) {
+        // a line may break after a hyphen, and before and after every CJK character
+        for (const word of run.split(/(?<=-)|(?<=[\\u3000-\\u9fff\\uff00-\\uffef])|(?=[\\u3000-\\u9fff\\uff00-\\uffef])/)) {
           if (!word) continue;
           const w = ctx.measureText(word).width;
           if (w > worstWidth) { worstWidth = w; worst = word; }
@@ -217,7 +220,8 @@ UNTRANSLATED_JS = """() => {
     clone.querySelectorAll(skip + ', ul, ol').forEach(n => n.remove());
     const text = clone.textContent;
     if (/[\u4e00-\u9fff]/.test(text)) continue;
-    const words = text.match(/[A-Za-z]{2,}/g) || [];
+    // standalone English words (not parts of names like sphinx-book-theme or weight_decay)
+    const words = text.match(/(?<![-\\w.])[A-Za-z]{2,}(?![-\\w.])/g) || [];
     if (words.length >= 6) problems.push(`untranslated text: "${text.trim().slice(0, 70)}"`);
   }
   return problems.slice(0, 5);
@@ -244,6 +248,44 @@ def edition_problems(page, url: str, edition: str) -> list[str]:
     return problems
 
 
+CJK_ELEMENTS_JS = """(limit) => {
+  // visible elements whose own text (not their children's) holds Chinese characters, marked
+  const found = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (found.length >= limit) break;
+    const own = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    if (!/[\\u4e00-\\u9fff]/.test(own) || !el.checkVisibility({checkVisibilityCSS: true})) continue;
+    el.setAttribute('data-cjk-check', String(found.length));
+    found.push(own.trim().slice(0, 30));
+  }
+  return found;
+}"""
+
+
+def cjk_font_problems(page, limit: int = 60) -> list[str]:
+    """Elements whose Chinese text the browser draws with no web font: on a machine without
+    Chinese fonts (CI's), that is boxes instead of characters. Asks Chromium (DevTools
+    protocol) which fonts drew each element's text."""
+    texts = page.evaluate(CJK_ELEMENTS_JS, limit)
+    if not texts:
+        return []
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    problems = []
+    for i, text in enumerate(texts):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f'[data-cjk-check="{i}"]'})[
+            "nodeId"
+        ]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        if fonts and not any(f.get("isCustomFont") for f in fonts):
+            used = ", ".join(sorted({f["familyName"] for f in fonts}))
+            problems.append(f'Chinese text drawn without a CJK font ({used}): "{text}"')
+    cdp.detach()
+    return problems[:5]
+
+
 def content_problems(page) -> list[str]:
     """Math, the CJK font, images and error outputs."""
     problems: list[str] = []
@@ -268,6 +310,7 @@ def content_problems(page) -> list[str]:
         )
         if not loaded:
             problems.append("Chinese text shown, but the site's own CJK font did not load")
+        problems += cjk_font_problems(page)
     broken = page.evaluate(
         "() => Array.from(document.images).filter(i => i.loading !== 'lazy' && !(i.complete && i.naturalWidth > 0))"
         ".map(i => i.src)"
@@ -437,6 +480,7 @@ BROKEN_PAGE = """<!DOCTYPE html><html lang="en"><head><title>broken</title>
 <tr><td>001</td><td>paddle.regularizer.L2Decay_is_a_very_long_word</td><td>a</td><td>b</td></tr></table>
 <div class='cell_output'><pre>final train loss 0.123 ... with decay 0.456 ... the answer is at the far end: 0.789 0.789 0.789</pre></div>
 <article><p>This paragraph was never translated into Chinese at all.</p></article>
+<nav><a href='#'>术语表</a></nav>
 <button class='primary-toggle' aria-label='Site navigation'>menu</button>
 <div id='pst-primary-sidebar'><nav><a class='reference' href='#'>Chapter</a></nav></div>
 </main></body></html>"""
@@ -454,6 +498,8 @@ def test_checker_catches_a_broken_page(built_site, contexts, tmp_path):
     assert 'narrower than its word "paddle.regularizer.L2Decay_is_a_very_lon' in joined
     assert "result line hidden by horizontal overflow" in joined
     assert "tapping the navigation button does not open the navigation" in joined
+    assert "Chinese text shown, but the site's own CJK font did not load" in joined
+    assert 'Chinese text drawn without a CJK font (DejaVu Sans): "术语表"' in joined
     light = "; ".join(check_page(contexts["desktop"], url, "desktop"))
     assert "axe serious color-contrast" in light
     assert "code colour rgb(221, 221, 221) on rgb(255, 255, 255) has contrast" in light

@@ -52,7 +52,7 @@ def _shown_text(path: Path) -> str:
     (where the claim records keep their Chinese texts) nor its glued values."""
     text = path.read_text(encoding="utf-8")
     if path.suffix != ".ipynb":
-        return text
+        return _ZH_SPANS.sub("", text)
     import json
 
     parts = []

@@ -17,6 +17,9 @@ page, so the page is rebuilt whenever a chapter changes):
 ``nbval-ignored-cells``
     Every cell tagged ``nbval-ignore-output``, with the reason stored in its metadata under
     ``nbval-ignore-output-reason``. A tagged cell without a reason stops the build.
+``claim-box`` (argument: a claim id)
+    That claim's verdict box as its chapter stored it, with a link to it (the landing page's
+    example).
 ``post-key``
     The key of the four source posts (title, author, site, address), read from the
     ``post000`` ... ``post003`` entries of ``book/references.bib``: one place for these facts.
@@ -403,6 +406,21 @@ class ClaimsChecklist(Directive):
         return [_raw(f'<ol class="decaylab-checklist">{"".join(items)}</ol>')]
 
 
+class ClaimBox(Directive):
+    """The verdict box of one claim, as its chapter stored it (for the landing page)."""
+
+    required_arguments = 1
+
+    def run(self):
+        env = self.state.document.settings.env
+        claim_id = self.arguments[0].strip()
+        rec = next((r for r in _records(env) if r.id == claim_id), None)
+        if rec is None:
+            raise self.error(f"claim-box: no claim record {claim_id!r} in the notebooks")
+        link = f'<p class="ledger-where">{_Words(env)("Checked in")} <a href="{esc(_uri(env, rec.notebook, "claim-" + rec.id))}">{_title(rec.notebook)}</a></p>'
+        return [_raw(rec.to_html().replace(f'id="claim-{rec.id}" ', "", 1) + link)]
+
+
 class NbvalIgnoredCells(Directive):
     """Every cell whose output nbval does not compare, and why."""
 
@@ -459,6 +477,7 @@ class PostKey(Directive):
 
     def run(self):
         env = self.state.document.settings.env
+        words = _Words(env)
         entries = _bib_entries(env)
         items = []
         for post in POSTS:
@@ -475,10 +494,14 @@ class PostKey(Directive):
                 host = urllib.parse.urlsplit(f["url"]).netloc.removeprefix("www.")
                 text += f' <a href="{esc(f["url"])}">{esc(host)}</a>'
             missing = [w for w, have in (("author", authors), ("address", "url" in f)) if not have]
-            if missing:
+            if missing and words.zh:
+                gone = "与".join({"author": "作者", "address": "地址"}[w] for w in missing)
+                text += f' <span class="post-key-missing">（未记录{gone}）</span>'
+            elif missing:
                 text += f' <span class="post-key-missing">({" and ".join(missing)} not recorded)</span>'
             items.append(
-                f'<dt id="post-{post}">post {post}</dt><dd><cite>{esc(_plain(f["title"]))}</cite>. {text}</dd>'
+                f'<dt id="post-{post}">{esc(words("post", "帖子"))} {post}</dt>'
+                f"<dd><cite>{esc(_plain(f['title']))}</cite>. {text}</dd>"
             )
         return [_raw(f'<dl class="decaylab-post-key">{"".join(items)}</dl>')]
 
@@ -545,6 +568,15 @@ def _glue_from(text: str, notebook: str) -> str:
     return _GLUE_ROLE.sub(named, text)
 
 
+_NUMBERED = re.compile(r"^(\d+)\. ")
+
+
+def _numbered_title(text: str) -> str:
+    """A translated message that starts like "3. " would be parsed as a numbered list, not as
+    the heading it translates (Sphinx then keeps the English): escape its full stop."""
+    return _NUMBERED.sub(r"\1\\. ", text)
+
+
 def _compile_catalogues(app):
     """Compile the edition's ``.po`` files into ``.mo`` ourselves, before Sphinx would.
 
@@ -552,7 +584,9 @@ def _compile_catalogues(app):
     cannot find the notebook's glued values ({glue:text}`key` fails). So the compiled
     messages name their notebook: {glue:text}`/book/chapter.ipynb::key`, a reference MyST-NB
     resolves after reading (from the glue cache of that notebook). Translators write the
-    same role as the English. Sphinx then finds the ``.mo`` files up to date."""
+    same role as the English. A translated heading that starts like "3. " is escaped so that
+    it stays a heading (:func:`_numbered_title`). Sphinx then finds the ``.mo`` files up to
+    date."""
     if not _zh(app):
         return
     from babel.messages.mofile import write_mo
@@ -566,12 +600,34 @@ def _compile_catalogues(app):
             source = src / f"{docname}.ipynb"
             with po.open("rb") as f:
                 catalog = read_po(f)
-            if source.exists():
-                for message in catalog:
-                    if message.id and isinstance(message.string, str):
+            for message in catalog:
+                if message.id and isinstance(message.string, str):
+                    message.string = _numbered_title(message.string)
+                    if source.exists():
                         message.string = _glue_from(message.string, f"/{docname}.ipynb")
             with po.with_suffix(".mo").open("wb") as f:
                 write_mo(f, catalog, use_fuzzy=False)
+
+
+def _translate_toc_captions(app, doctree):
+    """The table of contents' part captions in the edition's language.
+
+    sphinx-external-toc adds the toctrees after Sphinx has translated the page, so their
+    captions (extracted into the root page's catalogue) are translated here, from it."""
+    if not _zh(app):
+        return
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    docname = app.env.docname
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
+    catalog, _ = init_locale(dirs, app.config.language, domain)
+    for toctree in doctree.findall(addnodes.toctree):
+        caption = toctree.get("caption")
+        if caption:
+            toctree["caption"] = catalog.gettext(caption)
 
 
 def _language_switch(pagename: str, zh: bool) -> str:
@@ -796,6 +852,7 @@ def setup(app):
     _register_bib_style()
     app.add_directive("claims-ledger", ClaimsLedger)
     app.add_directive("claims-checklist", ClaimsChecklist)
+    app.add_directive("claim-box", ClaimBox)
     app.add_directive("nbval-ignored-cells", NbvalIgnoredCells)
     app.add_directive("post-key", PostKey)
     app.add_css_file(ICONS_CSS)
@@ -806,6 +863,7 @@ def setup(app):
     app.connect("builder-inited", _compile_catalogues)
     app.connect("doctree-resolved", _link_full_size_images)
     app.connect("doctree-resolved", _fill_titles)
+    app.connect("doctree-read", _translate_toc_captions)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
     app.connect("html-page-context", _page_context, priority=1)
     app.connect("build-finished", _finish)

@@ -157,6 +157,8 @@ def test_bad_arguments_are_named():
         run_row("torch-sgd", weights={k: v for k, v in initial_weights().items() if k != "2.bias"})
     with pytest.raises(ValueError, match=r"batch\[1\] must hold 16 integer labels in 0..2"):
         run_row("torch-sgd", batch=(one_batch()[0], np.full(16, 5)))
+    with pytest.raises(TypeError, match=r"batch\[1\] must hold integer labels; got dtype float64"):
+        run_row("torch-sgd", batch=(one_batch()[0], np.zeros(16)))
     with pytest.raises(TypeError, match="trajectories must be a dict"):
         identify("torch-sgd", [1, 2], {})
     with pytest.raises(TypeError, match="seed must be a whole number"):

@@ -77,6 +77,9 @@ DECOUPLED_C = "decoupled, w·(1 − lr·c)"
 #: Every label, in the order :func:`candidates` lists them.
 CANDIDATE_LABELS = (NOTHING, L2_HALF_C, L2_C, L2_TWO_C, L1_C, L1_C_L2_TWO_C, DECOUPLED_C)
 
+#: The momentum of every SGD row (the posts' and the frameworks' usual value).
+MOMENTUM = 0.9
+
 #: Replay error below which a candidate explains a trajectory (float32 rounding level) ...
 MATCH_TOLERANCE = 2e-6
 #: ... and above which every other candidate must stay, or the identification is ambiguous.
@@ -102,7 +105,7 @@ class Row:
         """Keyword arguments of the reference optimizer that matches this row's optimizer."""
         cfg = {"optimizer": self.optimizer}
         if self.optimizer == "momentum":
-            cfg["momentum"] = 0.9
+            cfg["momentum"] = MOMENTUM
         if self.framework == "Keras 3" and self.optimizer == "adam":
             cfg["eps_style"] = "keras"
         return cfg
@@ -186,13 +189,13 @@ def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
             p.copy_(torch.from_numpy(weights[n]))
     params = dict(net.named_parameters())
     if row.id == "torch-sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=coeff)
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=coeff)
     elif row.id == "torch-adam":
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=coeff)
     elif row.id == "torch-adamw":
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=coeff)
     else:
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
@@ -232,7 +235,7 @@ def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
         opt = paddle.optimizer.AdamW(lr, parameters=net.parameters(), weight_decay=coeff)
     else:
         opt = paddle.optimizer.Momentum(
-            lr, momentum=0.9, parameters=net.parameters(), weight_decay=wd[row.id]
+            lr, momentum=MOMENTUM, parameters=net.parameters(), weight_decay=wd[row.id]
         )
     xp, yp = paddle.to_tensor(x), paddle.to_tensor(y)
     traj = {n: [weights[n].copy()] for n in NAMES}
@@ -274,9 +277,9 @@ def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
     elif row.id == "keras-adamw":
         opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
     elif row.id == "keras-sgd":
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9, weight_decay=coeff)
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM, weight_decay=coeff)
     else:
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     params = [v.value for v in kvars]
     traj = {n: [weights[n].copy()] for n in NAMES}
@@ -324,7 +327,9 @@ def _check_batch(batch) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(batch[1])
     if x.ndim != 2 or x.shape[1] != 4:
         raise ValueError(f"batch[0] must have shape [n, 4]; got {x.shape}")
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or not np.isin(y, (0, 1, 2)).all():
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"batch[1] must hold integer labels; got dtype {y.dtype}")
+    if y.shape != (x.shape[0],) or not np.isin(y, (0, 1, 2)).all():
         raise ValueError(f"batch[1] must hold {x.shape[0]} integer labels in 0..2")
     return x, y.astype(np.int64)
 

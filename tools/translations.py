@@ -168,7 +168,9 @@ def report(problems: dict[str, list[str]], *, limit: int = 3) -> str:
 
 
 def check() -> int:
-    """Extract, then fail if anything is untranslated (the build's first step)."""
+    """Extract, then fail if anything is untranslated, a translation lost a role, code, math,
+    a link or a number, or a character the editions can show is missing from their font (the
+    build's first step)."""
     code = extract()
     if code:
         return code
@@ -193,6 +195,16 @@ def check() -> int:
             f"targets, numbers):\n{report(broken)}"
         )
         return 1
+    from cjk_font import FONT, FONT_ZH, font_chars, used_cjk_chars, zh_edition_chars
+
+    for chars, font in ((used_cjk_chars(), FONT), (zh_edition_chars(), FONT_ZH)):
+        missing = chars - font_chars(font)
+        if missing:
+            print(
+                f"{''.join(sorted(missing))} can be shown but is not in {font.name}: run "
+                "`make translations` (it regenerates the font subsets) and commit the fonts"
+            )
+            return 1
     return 0
 
 

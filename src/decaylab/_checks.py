@@ -107,5 +107,16 @@ def same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
         )
 
 
+def unused(name: str, by: str, why: str) -> ValueError:
+    """The error for a hyperparameter that ``by`` would silently ignore (raise it).
+
+    >>> raise unused("eps", "kind='sgd'", "only by 'adam'")
+    Traceback (most recent call last):
+    ...
+    ValueError: eps is not used by kind='sgd' (only by 'adam'); leave it out
+    """
+    return ValueError(f"{name} is not used by {by} ({why}); leave it out")
+
+
 def _quoted(items: tuple[str, ...]) -> str:
     return ", ".join(repr(i) for i in items)

@@ -152,9 +152,7 @@ class StepConfig:
             if optimizer == user:
                 put(name, default if value is None else value)
             elif value is not None and not (optimizer == "sgd" and _NO_MOMENTUM.get(name) == value):
-                raise ValueError(
-                    f"{name} is not used by optimizer={optimizer!r} (only by {user!r}); leave it out"
-                )
+                raise _checks.unused(name, f"optimizer={optimizer!r}", f"only by {user!r}")
             else:
                 put(name, None)
         if optimizer == "momentum":

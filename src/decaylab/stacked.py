@@ -224,16 +224,14 @@ class BatchedOptimizer:
         # Hyperparameters the other optimizer uses would be silently ignored: refuse them.
         if self.kind == "adam":
             if momentum is not None:
-                raise ValueError(
-                    "momentum is not used by kind='adam' (Adam's momentum is betas[0]); leave it out"
-                )
+                raise _checks.unused("momentum", "kind='adam'", "Adam's momentum is betas[0]")
             self.momentum = 0.0
             self.beta1, self.beta2 = _checks.betas(ONLY_FOR["betas"][1] if betas is None else betas)
             self.eps = _checks.real("eps", ONLY_FOR["eps"][1] if eps is None else eps, low=0.0, low_open=True)
         else:
             for name, value in (("betas", betas), ("eps", eps)):
                 if value is not None:
-                    raise ValueError(f"{name} is not used by kind='sgd' (only by 'adam'); leave it out")
+                    raise _checks.unused(name, "kind='sgd'", "only by 'adam'")
             self.momentum = 0.0 if momentum is None else momentum
             self.momentum = _checks.real("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
             self.beta1 = self.beta2 = self.eps = None

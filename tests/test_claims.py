@@ -644,3 +644,45 @@ def test_fuzzy_and_missing_messages_are_untranslated(catalogue):
         "evidence label 'ratio'",
     ]
     assert "dl-zh" not in record.to_html().split("decaylab-claim-meta")[1]
+
+
+def test_a_fully_translated_box_shows_every_part_in_both_languages(catalogue):
+    catalogue(
+        {
+            "Decay helps.": "衰减有帮助。",
+            "plain": "朴素",
+            "lower": "更低",
+            "gain": "增益",
+            "only with SGD": "仅限 SGD",
+            "a note": "一条说明",
+            "post 001 (weight decay and learning-rate decay)": "帖子 001",
+        }
+    )
+    record = _full_record().translated()
+    assert record.untranslated() == []
+    assert (record.caveat_zh, record.note_zh) == ("仅限 SGD", "一条说明")
+    box = record.to_html()
+
+    def both(en, zh):
+        return f'<span lang="en" class="dl-en">{en}</span><span lang="zh-CN" class="dl-zh">{zh}</span>'
+
+    for en, zh in [
+        ("HOLDS, WITH A CAVEAT", "有条件成立"),
+        ("plain", "朴素"),
+        ("Rule (declared before the run):", "判定规则（运行前声明）："),
+        ("Result:", "结果："),
+        ("holds", "成立"),
+        ("Caveat:", "限定条件："),
+        ("only with SGD", "仅限 SGD"),
+        ("Note:", "说明："),
+        ("a note", "一条说明"),
+    ]:
+        assert both(en, zh) in box, en
+    shown = record.decision.shown()
+    assert f'<code><span lang="en" class="dl-en">{shown}</span>' in box
+
+
+def test_a_caveat_or_note_without_its_translation_is_untranslated(catalogue):
+    catalogue({"Decay helps.": "衰减有帮助。", "plain": "朴素", "lower": "更低", "gain": "增益"})
+    missing = _full_record().translated().untranslated()
+    assert "caveat 'only with SGD'" in missing and "note 'a note'" in missing

@@ -206,6 +206,50 @@ def test_step_config_is_frozen_and_fills_defaults_only_where_used():
     assert StepConfig(optimizer="sgd", lr=0.1, momentum=0, nesterov=False).momentum is None
 
 
+def test_every_field_is_stored_as_its_python_type():
+    """NumPy scalars in, Python scalars out: every validated field is stored, not just checked."""
+    f32 = np.float32
+    mom = StepConfig(
+        optimizer="momentum",
+        lr=f32(0.1),
+        decay="l2",
+        coeff=f32(0.5),
+        schedule=f32(0.5),
+        momentum=f32(0.5),
+        dampening=f32(0.25),
+        nesterov=np.bool_(False),
+        momentum_style="pytorch",
+    )
+    adam = StepConfig(optimizer="adam", lr=0.1, betas=(f32(0.5), f32(0.75)), eps=f32(0.5), eps_style="keras")
+    values = {
+        "optimizer": (mom.optimizer, "momentum"),
+        "lr": (mom.lr, float(f32(0.1))),
+        "coeff": (mom.coeff, 0.5),
+        "schedule": (mom.schedule, 0.5),
+        "momentum": (mom.momentum, 0.5),
+        "dampening": (mom.dampening, 0.25),
+        "nesterov": (mom.nesterov, False),
+        "momentum_style": (mom.momentum_style, "pytorch"),
+        "betas": (adam.betas, (0.5, 0.75)),
+        "eps": (adam.eps, 0.5),
+        "eps_style": (adam.eps_style, "keras"),
+    }
+    for name, (got, want) in values.items():
+        assert got == want and type(got) is type(want), name
+    assert all(type(b) is float for b in adam.betas)
+
+
+def test_keras_eps_style_puts_eps_outside_the_bias_correction():
+    """Keras adds eps to sqrt(v) before correcting for bias; PyTorch to sqrt(v_hat)."""
+    kw = {"optimizer": "adam", "lr": 0.1, "betas": (0.9, 0.99), "eps": 0.5}
+    g = np.array([0.5])
+    torch_like = reference_step(np.zeros(1), g, **kw)[0]
+    keras_like = reference_step(np.zeros(1), g, **kw, eps_style="keras")[0]
+    # first step: m_hat = g, v_hat = g**2; Keras: alpha = lr*sqrt(1-b2)/(1-b1), m = (1-b1) g
+    assert torch_like == pytest.approx(-0.1 * 0.5 / (0.5 + 0.5))
+    assert keras_like == pytest.approx(-0.1 * np.sqrt(0.01) / 0.1 * 0.05 / (np.sqrt(0.01 * 0.25) + 0.5))
+
+
 def test_numpy_scalars_are_accepted():
     w1, s = reference_step(
         W,
@@ -261,17 +305,47 @@ def test_replay_error_checks_lengths():
         ({"optimizer": "sgd", "lr": float("nan")}, ValueError, r"lr must be finite"),
         ({"optimizer": "sgd", "lr": "0.1"}, TypeError, r"lr must be a real number"),
         ({"optimizer": "momentum", "lr": 0.1, "momentum": 1.0}, ValueError, r"momentum must be < 1"),
+        ({"optimizer": "momentum", "lr": 0.1, "momentum": -0.1}, ValueError, r"momentum must be >= 0"),
+        ({"optimizer": "momentum", "lr": 0.1, "dampening": -0.1}, ValueError, r"dampening must be >= 0"),
+        ({"optimizer": "momentum", "lr": 0.1, "dampening": 1.5}, ValueError, r"dampening must be <= 1"),
+        ({"optimizer": "momentum", "lr": 0.1, "nesterov": 1}, TypeError, r"nesterov must be True or False"),
+        (
+            {"optimizer": "momentum", "lr": 0.1, "momentum_style": "keras"},
+            ValueError,
+            r"momentum_style must be one of 'pytorch', 'paddle'",
+        ),
+        (
+            {"optimizer": "adam", "lr": 0.1, "eps_style": "tf"},
+            ValueError,
+            r"eps_style must be one of 'pytorch'",
+        ),
+        (
+            {"optimizer": "momentum", "lr": 0.1, "nesterov": True, "momentum": 0.0},
+            ValueError,
+            r"nesterov=True needs momentum > 0 and dampening = 0, as in torch\.optim\.SGD",
+        ),
+        (
+            {"optimizer": "momentum", "lr": 0.1, "nesterov": True, "dampening": 0.5},
+            ValueError,
+            r"nesterov=True needs momentum > 0 and dampening = 0",
+        ),
         ({"optimizer": "adam", "lr": 0.1, "betas": (0.9,)}, TypeError, r"betas must be a pair"),
         ({"optimizer": "adam", "lr": 0.1, "eps": 0}, ValueError, r"eps must be > 0"),
         (
             {"optimizer": "momentum", "lr": 0.1, "dampening": 0.1, "momentum_style": "paddle"},
             ValueError,
-            r"dampening must be 0 with momentum_style='paddle'",
+            r"dampening must be 0 with momentum_style='paddle' \(paddle\.optimizer\.Momentum has no",
         ),
         (
             {"optimizer": "sgd", "lr": 0.1, "decay": {"l2": 0.1}, "coeff": 0.1},
             ValueError,
-            r"coeff must be left out",
+            r"coeff must be left out when decay is a dict of \{kind: coefficient\}",
+        ),
+        ({"optimizer": "sgd", "lr": 0.1, "decay": {"l2": -0.1}}, ValueError, r"decay\['l2'\] must be >= 0"),
+        (
+            {"optimizer": "sgd", "lr": 0.1, "coeff": 0.1},
+            ValueError,
+            r"Name the decay: 'l2', 'l1', 'decoupled' or 'decoupled_paper'",
         ),
         ({"optimizer": "sgd", "lr": 0.1, "decay": {"l4": 0.1}}, ValueError, r"a key of decay must be one of"),
     ],
@@ -323,6 +397,37 @@ def test_a_state_that_does_not_fit_is_refused(state, optimizer, message):
 def test_non_finite_weights_are_refused():
     with pytest.raises(ValueError, match="w must hold only finite numbers"):
         reference_step([np.nan, 0.0, 1.0], G, optimizer="sgd", lr=0.1)
+    with pytest.raises(ValueError, match="grad must hold only finite numbers"):
+        reference_step(W, [np.inf, 0.0, 1.0], optimizer="sgd", lr=0.1)
+
+
+def test_a_state_of_the_wrong_kind_is_named():
+    with pytest.raises(
+        TypeError, match=r"state must be None or the dict returned by the previous step; got 3"
+    ):
+        reference_step(W, G, 3, optimizer="sgd", lr=0.1)
+    with pytest.raises(ValueError, match=r"\(it keeps 't', 'm', 'v'\): is it another optimizer's state\?"):
+        reference_step(W, G, {"buf": G}, optimizer="adam", lr=0.1)
+
+
+def test_a_state_without_t_starts_at_step_one():
+    zeros = {"m": np.zeros(3), "v": np.zeros(3)}
+    np.testing.assert_array_equal(
+        step(optimizer="adam", lr=0.1), reference_step(W, G, zeros, optimizer="adam", lr=0.1)[0]
+    )
+    _, state = reference_step(W, G, zeros, optimizer="adam", lr=0.1)
+    assert state["t"] == 1
+
+
+def test_replay_error_names_an_empty_run_and_a_step_of_another_shape():
+    with pytest.raises(ValueError, match="grads must hold at least one step"):
+        replay_error([W], [], optimizer="sgd", lr=0.1)
+    with pytest.raises(ValueError, match=r"weights\[2\] must hold only finite numbers"):
+        replay_error([W, W, [np.nan] * 3], [G, G], optimizer="sgd", lr=0.1)
+    with pytest.raises(
+        ValueError, match=r"weights\[1\] must have the same shape as predicted weights: predicted weights has"
+    ):
+        replay_error([W, W[:2]], [G], optimizer="sgd", lr=0.1)
 
 
 def test_mismatched_shapes_are_named():

@@ -7,6 +7,7 @@ warnings as errors into ``_build/html``; these tests check what a reader sees in
 
 import html
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -226,3 +227,16 @@ def test_figures_have_real_alt_text(built):
     for nb_path in notebooks():
         for alt in re.findall(r'<img alt="([^"]*)"[^>]+_images/', page(built, nb_path)):
             assert alt.strip() and not alt.endswith(".png"), f"{nb_path.name}: a figure's alt text is {alt!r}"
+
+
+def test_chinese_edition_labels_hidden_code_in_chinese(built):
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from decaylab_book import ZH_CODE_PROMPTS
+
+    for nb_path in notebooks():
+        if "hide-input" not in nb_path.read_text(encoding="utf-8"):
+            continue
+        chinese = page(built / "zh", nb_path)
+        assert "Show code cell source" in page(built, nb_path)
+        assert "Show code cell" not in chinese, f"{nb_path.name}: a code toggle is labelled in English"
+        assert ZH_CODE_PROMPTS[0] in chinese

@@ -542,10 +542,17 @@ def _zh(app_or_env) -> bool:
     return (app_or_env.config.language or "").startswith("zh")
 
 
+#: MyST-NB's labels of a hidden cell's toggle ("Show code cell {type}"), in Chinese. The book
+#: hides only code (tag "hide-input"), so {type}, MyST-NB's English "source", is left out.
+ZH_CODE_PROMPTS = ("显示代码", "隐藏代码")
+
+
 def _edition(app, config):
-    """The Chinese edition's title, and its stylesheet (its own CJK font subset)."""
+    """The Chinese edition's title, its stylesheet (its own CJK font subset) and the labels of
+    the toggles of hidden code cells."""
     if (config.language or "").startswith("zh"):
         config.html_title = config.decaylab_title_zh
+        config.nb_code_prompt_show, config.nb_code_prompt_hide = ZH_CODE_PROMPTS
         app.add_css_file(ZH_CSS, priority=900)  # after the book's CSS (html_css_files: 800)
 
 

@@ -34,6 +34,8 @@ SOURCE = Path(os.environ.get("CJK_FONT_SOURCE", "/usr/share/fonts/opentype/noto/
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # The Chinese halves of the verdict boxes (class "dl-zh"), hidden on English pages.
 _ZH_SPANS = re.compile(r'<span lang="zh-CN" class="dl-zh">.*?</span>', re.S)
+# The Chinese fields of the bibliography (``howpublished_zh``), shown by the Chinese edition only.
+_ZH_FIELDS = re.compile(r"^\s*\w+_zh\s*=.*$", re.M)
 
 
 def sources() -> list[Path]:
@@ -49,8 +51,11 @@ def sources() -> list[Path]:
 def _shown_text(path: Path) -> str:
     """The text of a page as the English edition can show it: a notebook's cells and the
     outputs a page displays (the verdict boxes without their Chinese halves), not its metadata
-    (where the claim records keep their Chinese texts) nor its glued values."""
+    (where the claim records keep their Chinese texts) nor its glued values; a bibliography
+    without its Chinese fields."""
     text = path.read_text(encoding="utf-8")
+    if path.suffix == ".bib":
+        return _ZH_FIELDS.sub("", text)
     if path.suffix != ".ipynb":
         return _ZH_SPANS.sub("", text)
     import json
@@ -88,6 +93,7 @@ def zh_edition_chars() -> set[str]:
     chars = used_cjk_chars()
     texts = [(ROOT / "_config.yml").read_text(encoding="utf-8")]
     texts += [Path(i18n.__file__).read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book").rglob("*.bib"))]
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book" / "_ext").glob("*.py"))]
     catalogues = sorted((ROOT / "locales").rglob("*.po"))
     for package, pattern in (

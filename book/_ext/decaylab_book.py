@@ -487,9 +487,9 @@ class PostKey(Directive):
             e = entries[key]
             f = e.fields
             authors = " and ".join(_plain(str(p)) for p in e.persons.get("author", []))
-            site = _plain(f.get("howpublished", ""))
+            site = _plain(f.get("howpublished_zh" if words.zh else "howpublished", f.get("howpublished", "")))
             facts = [x for x in (authors, site, f.get("year", "")) if x]
-            text = "; ".join(esc(x) for x in facts) + "."
+            text = ("；" if words.zh else "; ").join(esc(x) for x in facts) + ("。" if words.zh else ".")
             if "url" in f:
                 host = urllib.parse.urlsplit(f["url"]).netloc.removeprefix("www.")
                 text += f' <a href="{esc(f["url"])}">{esc(host)}</a>'
@@ -501,7 +501,7 @@ class PostKey(Directive):
                 text += f' <span class="post-key-missing">({" and ".join(missing)} not recorded)</span>'
             items.append(
                 f'<dt id="post-{post}">{esc(words("post", "帖子"))} {post}</dt>'
-                f"<dd><cite>{esc(_plain(f['title']))}</cite>. {text}</dd>"
+                f"<dd><cite>{esc(_plain(f['title']))}</cite>{'。' if words.zh else '. '}{text}</dd>"
             )
         return [_raw(f'<dl class="decaylab-post-key">{"".join(items)}</dl>')]
 

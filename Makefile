@@ -19,6 +19,9 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 # Keras 3 runs on its PyTorch backend in this book (no TensorFlow).
 export KERAS_BACKEND := torch
+# PyTorch's CPU kernels at AVX2 on every machine, AVX-512 ones included: the stored outputs
+# were computed so (decaylab.notebook.CPU_CAPABILITY; setup_notebook sets it too).
+export ATEN_CPU_CAPABILITY := avx2
 
 LINTED    := src tests tools benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.

@@ -1,6 +1,7 @@
 """setup_notebook keeps Paddle's import quiet; capture_logs catches what a chapter shows."""
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -34,6 +35,23 @@ def test_setup_notebook_imports_paddle_without_stderr_and_restores_the_root_logg
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0", str(logging.WARNING)]
     assert proc.stderr == ""
+
+
+def test_setup_notebook_keeps_torch_kernels_at_avx2_unless_the_reader_chose():
+    code = (
+        "import torch\n"  # imported first: the capability is read at the first operation
+        "from decaylab.notebook import setup_notebook\n"
+        "setup_notebook(paddle=False)\n"
+        "torch.ones(3).sum()\n"
+        "print(torch.backends.cpu.get_cpu_capability())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() in {"AVX2", "DEFAULT"}  # DEFAULT: a CPU without AVX2
+    env["ATEN_CPU_CAPABILITY"] = "default"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.stdout.strip() == "DEFAULT"
 
 
 def test_capture_logs_collects_and_restores():

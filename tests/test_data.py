@@ -35,6 +35,8 @@ def test_digits_split_is_a_disjoint_scaled_partition():
     )
     assert d["x_train"].dtype == np.float32 and d["y_train"].dtype == np.int64
     assert 0.0 <= d["x_train"].min() and d["x_train"].max() <= 1.0
+    assert d["x_train"].max() == 1.0  # pixel values 0..16, divided by 16
+    assert d["y_test"].shape == (997,)
     rows = {r.tobytes() for part in ("x_train", "x_val", "x_test") for r in d[part]}
     assert len(rows) > 1700  # (a few digits images are exact duplicates in the data set itself)
     again = digits_split(n_train=200, n_val=600, seed=3)
@@ -52,11 +54,38 @@ def test_digits_split_is_a_disjoint_scaled_partition():
         (lambda: mnist1d(n_train=105, n_test=100), "n_train \\+ n_test must be a multiple of 10"),
         (lambda: mnist1d(n_train=0), "n_train must be >= 10"),
         (lambda: digits_split(n_train=1500, n_val=400), "n_train \\+ n_val must leave some"),
+        (lambda: toy_line(x_range=(1, 1)), "x_range must have low < high"),
+        (lambda: toy_line(test_noise=-0.1), "test_noise must be >= 0"),
+        (lambda: toy_line(slope=float("nan")), "slope must be finite"),
+        (lambda: toy_line(intercept=float("inf")), "intercept must be finite"),
+        (lambda: toy_line(x_range=(float("nan"), 1)), r"x_range\[0\] must be finite"),
+        (lambda: toy_line(x_range=(0, float("inf"))), r"x_range\[1\] must be finite"),
+        (lambda: digits_split(n_val=0), "n_val must be >= 1"),
+        (lambda: digits_split(seed=-1), "seed must be >= 0"),
+        (
+            lambda: digits_split(n_train=1397, n_val=400),
+            "n_train \\+ n_val must leave some of the 1797 images for the test part; got 1797",
+        ),
+        (lambda: mnist1d(n_train=100, n_test=0), "n_test must be >= 10"),
+        (lambda: mnist1d(n_train=100, n_test=100, seed=-1), "seed must be >= 0"),
+        (lambda: mnist1d(n_train=100, n_test=100, seed=2**32), "seed must be <= 4294967295"),
     ],
 )
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_x_range_must_be_a_pair():
+    for bad in ((0.0,), (0.0, 1.0, 2.0), "ab"):
+        with pytest.raises(TypeError, match=r"x_range must be a pair \(low, high\); got"):
+            toy_line(x_range=bad)
+
+
+def test_edge_values_are_accepted():
+    assert digits_split(n_train=1396, n_val=400)["x_test"].shape == (1, 64)
+    assert mnist1d(n_train=10, n_test=10, seed=0)["x_test"].shape[0] == 10
+    assert mnist1d(n_train=10, n_test=10, seed=2**32 - 1)["x_train"].shape[0] == 10
 
 
 def test_wrong_types_are_type_errors_and_numpy_integers_are_accepted():

@@ -686,3 +686,15 @@ def test_a_caveat_or_note_without_its_translation_is_untranslated(catalogue):
     catalogue({"Decay helps.": "衰减有帮助。", "plain": "朴素", "lower": "更低", "gain": "增益"})
     missing = _full_record().translated().untranslated()
     assert "caveat 'only with SGD'" in missing and "note 'a note'" in missing
+
+
+def test_compare_and_within_with_decimals_print_a_near_zero_value_without_its_noise():
+    assert compare("drop", -5.8e-05, "<", 0.01, decimals=3).shown == "-0.000 < 0.010"
+    assert compare("drop", 2.9e-05, "<", 0.01, decimals=3).shown == "0.000 < 0.010"
+    assert not compare("drop", 0.0101, "<", 0.01, decimals=3).passed  # decided on the value, not the print
+    assert within("x", 0.5, 0, 1, decimals=1).shown == "0.0 ≤ 0.5 ≤ 1.0"
+    for bad, error in ((-1, ValueError), (13, ValueError), (1.5, TypeError)):
+        with pytest.raises(error, match="decimals must"):
+            compare("x", 1, "<", 2, decimals=bad)
+        with pytest.raises(error, match="decimals must"):
+            within("x", 1, 0, 2, decimals=bad)

@@ -246,7 +246,7 @@ def _claim_cell(text: str, rec: ClaimRecord, link: str, words: _Words, checked_a
         shown = words.decision(rec)[0]
         out += (
             f'<p class="ledger-decision"><b>{d.n} {words("seeds")}:</b> <code>{esc(shown)}</code> '
-            f"→ {esc(words.verdict(d.outcome))}</p>"
+            f"→ {esc(i18n.concluded_zh(d.outcome, d.case) if words.zh else d.concluded())}</p>"
         )
     if rec.caveat:
         caveat = words.text(rec.caveat, rec.caveat_zh)

@@ -222,7 +222,7 @@ class ClaimRecord:
         lines += [f"  ✓ {e.label}" + (f": {e.shown}" if e.shown else "") for e in self.evidence]
         if self.decision:
             lines.append(f"  Rule: {self.decision.rule}")
-            lines.append(f"  Result: {self.decision.shown()} → {self.decision.outcome}")
+            lines.append(f"  Result: {self.decision.shown()} → {self.decision.concluded()}")
         if self.caveat:
             lines.append(f"  Caveat: {self.caveat}")
         if self.note:
@@ -254,7 +254,7 @@ class ClaimRecord:
                 f"{_both(d.rule, rule_zh)}</p>"
                 f'<p class="decaylab-claim-result"><b>{_both("Result:", zh_words["Result:"] if rule_zh else None)}</b> '
                 f"<code>{_both(d.shown(), d.shown_zh() if rule_zh else None)}</code> "
-                f"→ {_both(d.outcome, i18n.VERDICTS_ZH[d.outcome] if rule_zh else None)}</p>"
+                f"→ {_both(d.concluded(), i18n.concluded_zh(d.outcome, d.case) if rule_zh else None)}</p>"
             )
         if self.caveat:
             extra += (
@@ -363,16 +363,24 @@ def _number(name: str, value) -> float:
     return _checks.real(name, value, finite=False)
 
 
-def _fmt(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+def _fmt(value: float, digits: int, decimals: int | None = None) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{decimals}f}" if decimals is not None else f"{value:.{digits}g}"
 
 
-def compare(label: str, left, op: str, right, *, digits: int = 4) -> Evidence:
+def _decimals(decimals) -> int | None:
+    return None if decimals is None else _checks.integer("decimals", decimals, low=0, high=12)
+
+
+def compare(label: str, left, op: str, right, *, digits: int = 4, decimals: int | None = None) -> Evidence:
     """A check that ``left op right`` for two measured numbers (or a number and a threshold).
 
     ``op`` is one of ``"<"``, ``"<="``, ``">"``, ``">="``. The shown text is formatted
-    from the two values with ``digits`` significant digits, e.g. ``0.1234 < 0.2``. A NaN
-    or infinite value fails the check.
+    from the two values with ``digits`` significant digits, e.g. ``0.1234 < 0.2``, or with
+    ``decimals`` digits after the point if given (for a value that may sit near 0, where
+    significant digits would print its noise: ``-0.000 < 0.010``, not ``-5.8e-05 < 0.01``).
+    A NaN or infinite value fails the check.
 
     >>> compare("loss with decay lower", 0.12344, "<", 0.2).shown
     '0.1234 < 0.2'
@@ -380,22 +388,26 @@ def compare(label: str, left, op: str, right, *, digits: int = 4) -> Evidence:
     label = _label(label)
     op = _checks.one_of("op", op, _OPS)
     digits = _checks.integer("digits", digits, low=1, high=17)
+    decimals = _decimals(decimals)
     a, b = _number("left", left), _number("right", right)
     ok = math.isfinite(a) and math.isfinite(b) and _OPS[op](a, b)
-    return Evidence(label=label, passed=bool(ok), shown=f"{_fmt(a, digits)} {op} {_fmt(b, digits)}")
+    return Evidence(
+        label=label, passed=bool(ok), shown=f"{_fmt(a, digits, decimals)} {op} {_fmt(b, digits, decimals)}"
+    )
 
 
-def within(label: str, value, low, high, *, digits: int = 4) -> Evidence:
-    """A check that ``low <= value <= high``; shown as ``low ≤ value ≤ high`` with ``digits`` significant digits."""
+def within(label: str, value, low, high, *, digits: int = 4, decimals: int | None = None) -> Evidence:
+    """A check that ``low <= value <= high``; shown as ``low ≤ value ≤ high`` with ``digits``
+    significant digits (or ``decimals`` digits after the point, as in :func:`compare`)."""
     label = _label(label)
     digits = _checks.integer("digits", digits, low=1, high=17)
+    decimals = _decimals(decimals)
     v, lo, hi = _number("value", value), _number("low", low), _number("high", high)
     if not lo <= hi:
         raise ValueError(f"low must be <= high; got low={lo!r}, high={hi!r}")
     ok = math.isfinite(v) and lo <= v <= hi
-    return Evidence(
-        label=label, passed=bool(ok), shown=f"{_fmt(lo, digits)} ≤ {_fmt(v, digits)} ≤ {_fmt(hi, digits)}"
-    )
+    shown = " ≤ ".join(_fmt(x, digits, decimals) for x in (lo, v, hi))
+    return Evidence(label=label, passed=bool(ok), shown=shown)
 
 
 def evaluate_claim(

@@ -105,7 +105,7 @@ def reload() -> None:
 
 
 _DECISION_SHOWN = re.compile(
-    r"^mean (?P<estimate>\S+), (?P<confidence>\d+)% CI \[(?P<low>\S+), (?P<high>\S+)\] over "
+    r"^mean (?P<estimate>\S+), (?P<confidence>\d+(?:\.\d)?)% CI \[(?P<low>\S+), (?P<high>\S+)\] over "
     r"(?P<n>\d+) seeds; margin (?P<margin>\S+?)(?: → (?P<outcome>.+))?$"
 )
 _CLOSE_SHOWN = re.compile(
@@ -127,29 +127,56 @@ def shown_zh(shown: str) -> str | None:
     m = _DECISION_SHOWN.match(shown)
     if m:
         text = decision_shown_zh(
-            m["estimate"], m["low"], m["high"], int(m["confidence"]) / 100, int(m["n"]), m["margin"]
+            m["estimate"], m["low"], m["high"], float(m["confidence"]) / 100, int(m["n"]), m["margin"]
         )
         if m["outcome"]:
-            if m["outcome"] not in VERDICTS_ZH:
+            outcome, _, case = m["outcome"].partition(" (")
+            case = case[:-1] if case.endswith(")") else None
+            if outcome not in VERDICTS_ZH or (case is not None and case not in CASES_ZH):
                 return None
-            text += f" → {VERDICTS_ZH[m['outcome']]}"
+            text += f" → {concluded_zh(outcome, case)}"
         return text
     if not needs_zh(shown):
         return shown
     return zh(shown)
 
 
-def decision_rule_zh(quantity_zh: str, confidence: float, margin: float) -> str:
+def decision_rule_zh(
+    quantity_zh: str, confidence: float, margin: float, schedule=(), schedule_confidence=()
+) -> str:
     """The decision rule of :mod:`decaylab.stats` in Chinese (its English is ``Decision.rule``)."""
-    return (
-        f"对各种子的（{quantity_zh}）取均值，求其 {confidence:.0%} t 置信区间：区间在 0 之上且均值"
-        f"达到最小有意义差异 {margin:g} 则成立；区间整体低于该差异则不成立；否则无定论"
+    from .stats import percent
+
+    final = schedule_confidence[-1] if schedule_confidence else confidence
+    text = (
+        f"对各种子的（{quantity_zh}）取均值，求其 {percent(final)} t 置信区间：区间整体不低于最小有意义差异 "
+        f"{margin:g} 则成立；区间整体低于该差异则不成立；否则无定论"
     )
+    if schedule:
+        more = "、再增至 ".join(str(n) for n in schedule[1:])
+        levels = "、".join(percent(c) for c in schedule_confidence)
+        text += f"；先用 {schedule[0]} 个种子，无定论时增至 {more} 个，各次的置信水平依次为 {levels}（O'Brien-Fleming 边界）"
+    return text
+
+
+#: The cases of "does not hold" (:attr:`decaylab.stats.Decision.case`) in Chinese.
+CASES_ZH = {
+    "the opposite effect": "效应方向相反",
+    "an effect smaller than the margin": "效应小于最小有意义差异",
+    "no effect that counts": "没有达到最小有意义差异的效应",
+}
+
+
+def concluded_zh(outcome: str, case: str | None = None) -> str:
+    """A decision's outcome in Chinese, with the case of "does not hold" (``Decision.concluded``)."""
+    return VERDICTS_ZH[outcome] + (f"（{CASES_ZH[case]}）" if case else "")
 
 
 def decision_shown_zh(estimate: str, low: str, high: str, confidence: float, n: int, margin: str) -> str:
     """The decision's result line in Chinese, from the already formatted numbers."""
-    return f"均值 {estimate}，{confidence:.0%} 置信区间 [{low}, {high}]，{n} 个种子；最小有意义差异 {margin}"
+    from .stats import percent
+
+    return f"均值 {estimate}，{percent(confidence)} 置信区间 [{low}, {high}]，{n} 个种子；最小有意义差异 {margin}"
 
 
 def close_shown_zh(kind: str, **values) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
-from .i18n import VERDICTS_ZH, zh
+from .i18n import concluded_zh, zh
 
 __all__ = [
     "IGNORE_REASON",
@@ -243,7 +243,7 @@ def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -
     d = record.decision
     if zh:
         if d:
-            parts.append(f"按判定规则{VERDICTS_ZH[d.outcome]}（{d.shown_zh()}）")
+            parts.append(f"按判定规则{concluded_zh(d.outcome, d.case)}（{d.shown_zh()}）")
         parts += [
             (e.label_zh or e.label) + (f"（{e.shown_zh or e.shown}）" if e.shown else "")
             for e in record.evidence[:limit]
@@ -251,7 +251,7 @@ def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -
         more = len(record.evidence) - limit
         return "；".join(parts) + (f"；另有 {more} 项检查" if more > 0 else "")
     if d:
-        parts.append(f"{d.outcome} by its rule ({d.shown()})")
+        parts.append(f"{d.concluded()} by its rule ({d.shown()})")
     parts += [e.label + (f" ({e.shown})" if e.shown else "") for e in record.evidence[:limit]]
     more = len(record.evidence) - limit
     return "; ".join(parts) + (f"; and {more} more check{'s' if more > 1 else ''}" if more > 0 else "")

@@ -1,7 +1,7 @@
 # Weight Decay, Verified: the README quotes these targets.
 #   make book     create .venv, install requirements.txt, build the HTML book into _build/html
-#   make test     lint, unit tests, strict book build, browser test, nbval (strict) over every
-#                 notebook with the default thread count and with one thread
+#   make test     lint, unit tests, strict book build, browser test, and every notebook executed
+#                 again on two numerical paths and compared with its stored outputs by meaning
 #   make refresh  re-execute every notebook in place (the only way stored outputs change);
 #                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
@@ -19,9 +19,6 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 # Keras 3 runs on its PyTorch backend in this book (no TensorFlow).
 export KERAS_BACKEND := torch
-# PyTorch's CPU kernels at AVX2 on every machine, AVX-512 ones included: the stored outputs
-# were computed so (decaylab.notebook.CPU_CAPABILITY; setup_notebook sets it too).
-export ATEN_CPU_CAPABILITY := avx2
 
 LINTED    := src tests tools benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
@@ -46,14 +43,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
-
 # One pytest run over the unit tests, doctests, hygiene and perturbation tests, the strict
-# build, the browser test and strict nbval of every notebook with the default thread count;
-# then strict nbval again with one thread, as on a reader's laptop with another core count.
+# build, the browser test, and tests/test_outputs.py: every notebook executed again on the
+# machine's own kernels and on a second numerical path (PyTorch's non-vectorized kernels, one
+# thread: tools/nbtools.py SECOND_PATH) and compared with its stored outputs by meaning
+# (tools/meaning.py): verdicts, words and counts exactly, training summaries within the
+# tolerance each cell declares (sized by tools/tolerances.py from measured spreads).
 test: lint
-	$(BIN)/python -m pytest tests src book $(NBVAL)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest book $(NBVAL) -q
+	$(BIN)/python -m pytest tests src -p no:cacheprovider
 
 # Mutation testing of decaylab's core modules with their unit tests (slow; not part of
 # `make test`): prints every surviving mutant, then the score.

@@ -37,21 +37,28 @@ def test_setup_notebook_imports_paddle_without_stderr_and_restores_the_root_logg
     assert proc.stderr == ""
 
 
-def test_setup_notebook_keeps_torch_kernels_at_avx2_unless_the_reader_chose():
-    code = (
-        "import torch\n"  # imported first: the capability is read at the first operation
-        "from decaylab.notebook import setup_notebook\n"
-        "setup_notebook(paddle=False)\n"
-        "torch.ones(3).sum()\n"
-        "print(torch.backends.cpu.get_cpu_capability())\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() in {"AVX2", "DEFAULT"}  # DEFAULT: a CPU without AVX2
-    env["ATEN_CPU_CAPABILITY"] = "default"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.stdout.strip() == "DEFAULT"
+def test_setup_notebook_leaves_the_kernels_to_the_machine_and_the_reader():
+    # No pin of PyTorch's CPU kernels: a reader's run uses what their CPU offers, as CI's does
+    # (the tests compare by meaning and re-run the notebooks on a second numerical path).
+    def capability(setup: bool, **extra):
+        code = (
+            "import torch\n"
+            + (
+                "from decaylab.notebook import setup_notebook\nsetup_notebook(paddle=False)\n"
+                if setup
+                else ""
+            )
+            + "torch.ones(3).sum()\nprint(torch.backends.cpu.get_cpu_capability())\n"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"} | extra
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert capability(True) == capability(False)
+    assert capability(True, ATEN_CPU_CAPABILITY="default") == "DEFAULT"
 
 
 def test_capture_logs_collects_and_restores():

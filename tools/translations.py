@@ -32,7 +32,7 @@ from bookfiles import BOOK, ROOT
 
 from decaylab import i18n
 from decaylab.claims import SOURCES
-from decaylab.ledger import SEED_CLAIMS, collect_records, ignored_cells
+from decaylab.ledger import SEED_CLAIMS, collect_records, ignored_cells, toleranced_cells
 
 POT_DIR = ROOT / "_build" / "gettext"
 LOCALES = ROOT / "locales"
@@ -48,6 +48,7 @@ def claim_texts() -> dict[str, list[str]]:
         texts.setdefault(record.notebook, []).extend(record.texts())
     ledger = [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values())
     ledger += [cell.reason for cell in ignored_cells(BOOK)]
+    ledger += [cell.why for cell in toleranced_cells(BOOK)]
     texts["ledger"] = ledger
     return {name: list(dict.fromkeys(t)) for name, t in texts.items()}  # unique, in order
 

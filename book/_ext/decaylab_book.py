@@ -77,6 +77,7 @@ from decaylab.ledger import (
     collect_records,
     evidence_summary,
     ignored_cells,
+    toleranced_cells,
     untranslated_claims,
 )
 
@@ -421,6 +422,93 @@ class ClaimBox(Directive):
         return [_raw(rec.to_html().replace(f'id="claim-{rec.id}" ', "", 1) + link)]
 
 
+def _own_rows(lines: dict) -> str:
+    """A toleranced cell's rows with a tolerance of their own: ``row: units (measured spread)``."""
+    return "; ".join(
+        f"<code>{esc(k.strip())}</code>: {v['units']:g} ({v['spread']:g})" for k, v in lines.items()
+    )
+
+
+class OutputTolerances(Directive):
+    """Every cell whose training summaries are compared within a tolerance, and why."""
+
+    def run(self):
+        env = self.state.document.settings.env
+        words = _Words(env)
+        _notebooks(env)
+        cells = toleranced_cells(_book_dir(env))
+        head = "".join(
+            f"<th>{esc(words(en, zh))}</th>"
+            for en, zh in (
+                ("Chapter", "章节"),
+                ("Code cell", "代码单元"),
+                ("Tolerance (units of the last digit)", "容差（末位数字的单位数）"),
+                ("Measured spread", "实测离散"),
+                ("Rows with their own", "单独设定的行"),
+                ("Why", "原因"),
+            )
+        )
+        rows = "".join(
+            f'<tr><td><a href="{esc(_uri(env, c.notebook))}">{_title(c.notebook)}</a></td>'
+            f"<td>{c.code_cell} (<code>{esc(c.first_line[:40] + ('…' if len(c.first_line) > 40 else ''))}</code>)</td>"
+            f"<td>{c.units:g}</td><td>{c.spread:g}</td>"
+            f"<td>{_own_rows(c.lines)}</td>"
+            f"<td>{esc(words.text(c.why, i18n.zh(c.why)))}</td></tr>"
+            for c in cells
+        )
+        return [
+            _raw(
+                f'<table class="decaylab-tolerances"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+            )
+        ]
+
+
+class RuleErrorRates(Directive):
+    """How often the book's seed schedule reaches each outcome, simulated (decaylab.stats.error_rates)."""
+
+    #: True effects (in margins) and per-seed spreads (in margins) of the table, and its trials.
+    EFFECTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+    SPREADS = (2.0, 4.0)
+    TRIALS = 4000
+
+    def run(self):
+        from decaylab.stats import error_rates
+
+        words = _Words(self.state.document.settings.env)
+        head = f"<th>{esc(words('True effect / margin', '真实效应 / 最小有意义差异'))}</th>"
+        for spread in self.SPREADS:
+            label = words(f"spread {spread:g} × margin", f"离散 {spread:g} × 最小有意义差异")
+            head += f'<th colspan="4">{esc(label)}</th>'
+        sub = "<th></th>" + "".join(
+            f"<th>{esc(words(en, zh))}</th>"
+            for _ in self.SPREADS
+            for en, zh in (
+                ("holds", "成立"),
+                ("does not hold", "不成立"),
+                ("not settled", "无定论"),
+                ("mean seeds", "平均种子数"),
+            )
+        )
+        rows = ""
+        for effect in self.EFFECTS:
+            cells = f"<td>{effect:g}</td>"
+            for spread in self.SPREADS:
+                r = error_rates(effect, spread, 1.0, trials=self.TRIALS, seed=0)
+                cells += "".join(
+                    f"<td>{100 * r[o]:.1f}%</td>"
+                    for o in ("holds", "does not hold", "not settled at this scale")
+                )
+                cells += f"<td>{r['seeds']:.0f}</td>"
+            rows += f"<tr>{cells}</tr>"
+        note = words(
+            f"{self.TRIALS} simulated claims per row; per-seed effects drawn from a normal distribution; "
+            "the schedule 20, 40, 80 seeds with a final 95% interval.",
+            f"每行模拟 {self.TRIALS} 个论断；每个种子的效应取自正态分布；种子计划为 20、40、80 个，最终区间为 95%。",
+        )
+        table = f'<table class="decaylab-error-rates"><thead><tr>{head}</tr><tr>{sub}</tr></thead><tbody>{rows}</tbody></table>'
+        return [_raw(table + f"<p>{esc(note)}</p>")]
+
+
 class NbvalIgnoredCells(Directive):
     """Every cell whose output nbval does not compare, and why."""
 
@@ -438,8 +526,8 @@ class NbvalIgnoredCells(Directive):
             )
         if not cells:
             text = words(
-                "No cell is excluded from the comparison: nbval compares every output.",
-                "没有单元被排除在比较之外：nbval 比较每一个输出。",
+                "No cell is excluded from the comparison: every output is compared by what it means.",
+                "没有单元被排除在比较之外：每个输出都按其含义比较。",
             )
             return [nodes.paragraph(text=text)]
         items = "".join(
@@ -861,6 +949,8 @@ def setup(app):
     app.add_directive("claims-checklist", ClaimsChecklist)
     app.add_directive("claim-box", ClaimBox)
     app.add_directive("nbval-ignored-cells", NbvalIgnoredCells)
+    app.add_directive("output-tolerances", OutputTolerances)
+    app.add_directive("rule-error-rates", RuleErrorRates)
     app.add_directive("post-key", PostKey)
     app.add_css_file(ICONS_CSS)
     app.add_js_file(SITE_JS, loading_method="defer")

@@ -24,11 +24,13 @@ __all__ = [
     "SEED_CLAIMS",
     "IgnoredCell",
     "SeedClaim",
+    "TolerancedCell",
     "book_notebooks",
     "check_ledger",
     "collect_records",
     "evidence_summary",
     "ignored_cells",
+    "toleranced_cells",
     "untranslated_claims",
 ]
 
@@ -288,6 +290,44 @@ def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
                 source = "".join(cell.get("source", "")).strip().splitlines()
                 first = next((line for line in source if line.strip() and not line.startswith("#")), "")
                 cells.append(IgnoredCell(name, n_code, first, str(meta.get(IGNORE_REASON, "")).strip()))
+    return cells
+
+
+@dataclass(frozen=True)
+class TolerancedCell:
+    """A code cell whose training summaries are compared within a tolerance (tools/meaning.py)."""
+
+    notebook: str
+    code_cell: int  # 1-based, counting code cells only
+    first_line: str
+    units: float
+    spread: float
+    lines: dict
+    why: str
+
+
+def toleranced_cells(book_dir: str | Path) -> list[TolerancedCell]:
+    """Every cell that declares ``metadata["decaylab"]["tolerance"]`` in the notebooks under
+    ``book_dir``, in file order."""
+    book_dir = Path(book_dir)
+    cells = []
+    for path in book_notebooks(book_dir):
+        name = path.relative_to(book_dir).with_suffix("").as_posix()
+        n_code = 0
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            if cell.get("cell_type") != "code":
+                continue
+            n_code += 1
+            spec = cell.get("metadata", {}).get(METADATA_KEY, {}).get("tolerance")
+            if spec:
+                source = "".join(cell.get("source", "")).strip().splitlines()
+                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
+                cells.append(
+                    TolerancedCell(
+                        name, n_code, first, float(spec["units"]), float(spec.get("spread", 0)),
+                        dict(spec.get("lines", {})), str(spec.get("why", "")).strip(),
+                    )
+                )  # fmt: skip
     return cells
 
 

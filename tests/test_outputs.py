@@ -26,6 +26,7 @@ NOTEBOOKS = notebooks()
 PATHS = ["machine", SECOND_PATH]
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("numerical_path", PATHS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_fresh_outputs_mean_what_is_stored(path, numerical_path):

@@ -93,7 +93,7 @@ class Tolerance:
             return None
         if not isinstance(spec, dict):
             raise ValueError(f"a cell's {KEY}.{TOLERANCE} must be a mapping with 'units'; got {spec!r}")
-        unknown = set(spec) - {"units", "integers", "spread", "why", "lines"}
+        unknown = set(spec) - {"units", "integers", "spread", "why", "lines", "paths"}
         if unknown:
             raise ValueError(f"unknown keys in a cell's {KEY}.{TOLERANCE}: {sorted(unknown)}")
         lines = spec.get("lines", {})

@@ -27,6 +27,8 @@ from nbtools import PATHS, execute
 
 OUT = ROOT / "_build" / "paths"
 FACTOR, FLOOR = 2.0, 2
+#: Why a cell's numbers need a tolerance, when nobody wrote a more specific reason.
+WHY = "summaries of training runs, which round differently on other CPUs"
 
 
 def run(name: str, names: list[str]) -> None:
@@ -80,6 +82,12 @@ def measure(names: list[str]) -> int:
     return 1 if bad else 0
 
 
+def _why(old: dict | None) -> str:
+    """The reason a person wrote for a cell's tolerance, or :data:`WHY`."""
+    written = str((old or {}).get("why", "")).strip()
+    return written if written and not written.startswith(WHY) else WHY
+
+
 def _units(spread: float) -> int:
     """The tolerance for a measured spread (both in units of the last digit), from the spread as stored."""
     return max(FLOOR, math.ceil(FACTOR * round(spread, 2)))
@@ -104,11 +112,8 @@ def write(names: list[str]) -> None:
                 new = {
                     "units": _units(rest) if rest else FLOOR,
                     "spread": round(rest, 2),
-                    "why": (old or {}).get("why")
-                    or (
-                        "summaries of training runs, which round differently on other CPUs; measured "
-                        f"across the numerical paths {', '.join(sorted(set(moved)))}"
-                    ),
+                    "why": _why(old),
+                    "paths": sorted(set(moved)),
                 }
                 if lines:
                     new["lines"] = {

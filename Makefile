@@ -1,7 +1,9 @@
 # Weight Decay, Verified: the README quotes these targets.
 #   make book     create .venv, install requirements.txt, build the HTML book into _build/html
-#   make test     lint, unit tests, strict book build, browser test, and every notebook executed
-#                 again on two numerical paths and compared with its stored outputs by meaning
+#   make check    the inner loop: lint, unit tests, doctests, notebook hygiene, ledger and
+#                 translation checks (no notebook executed, no build, no browser)
+#   make test     everything: make check's tests, strict book build, browser test, and every
+#                 notebook executed again on two numerical paths and compared by meaning
 #   make refresh  re-execute every notebook in place (the only way stored outputs change);
 #                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
@@ -24,7 +26,7 @@ LINTED    := src tests tools benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
 NB        ?=
 
-.PHONY: book test lint refresh bench clean venv mutants translations
+.PHONY: book check test lint refresh bench clean venv mutants translations
 
 venv: $(STAMP)
 
@@ -42,6 +44,10 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+
+# The inner loop: the tests not marked notebooks, build or browser (pyproject.toml).
+check: lint
+	$(BIN)/python -m pytest tests src -p no:cacheprovider -m "not notebooks and not build and not browser" -q
 
 # One pytest run over the unit tests, doctests, hygiene and perturbation tests, the strict
 # build, the browser test, and tests/test_outputs.py: every notebook executed again on the

@@ -17,6 +17,8 @@ from bookfiles import ROOT, notebooks
 from decaylab.claims import METADATA_KEY
 from decaylab.ledger import SEED_CLAIMS, ignored_cells
 
+pytestmark = pytest.mark.build  # a tier of `make test`, not of `make check`
+
 
 @pytest.fixture(scope="module")
 def built(built_site) -> Path:

@@ -52,6 +52,8 @@ import pytest
 import yaml
 from bookfiles import ROOT
 
+pytestmark = pytest.mark.browser  # a tier of `make test`, not of `make check`
+
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -26,6 +26,8 @@ from nbclient.exceptions import CellExecutionError
 
 from decaylab.claims import METADATA_KEY
 
+pytestmark = pytest.mark.notebooks  # a tier of `make test`, not of `make check`
+
 
 def perturbations():
     cases = []

@@ -100,13 +100,32 @@ def toc_pages() -> list[str]:
     return pages
 
 
+#: Fontconfig for the browser: the machine's fonts without any Chinese one, so that the test
+#: sees what a reader without Chinese fonts sees (boxes, unless the site's own subset loads),
+#: also on a machine where `make translations` needed Debian's fonts-noto-cjk installed.
+FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <cachedir>{cache}</cachedir>
+  <selectfont><rejectfont>
+    <glob>*CJK*</glob><glob>*/wqy*</glob><glob>*/arphic*</glob><glob>*/droid/*Fallback*</glob>
+  </rejectfont></selectfont>
+</fontconfig>
+"""
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     path = chromium_path()
+    folder = tmp_path_factory.mktemp("fontconfig")
+    conf = folder / "fonts.conf"
+    conf.write_text(FONTS_CONF.format(cache=folder / "cache"), encoding="utf-8")
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=path, args=ARGS, headless=True, env=env)
         yield b
         b.close()
 

@@ -140,3 +140,31 @@ def test_an_unreadable_record_names_its_notebook(tmp_path):
     nbformat.write(nb, tmp_path / "broken.ipynb")
     with pytest.raises(ValueError, match="broken: a stored claim record cannot be read"):
         collect_records(tmp_path)
+
+
+def test_toleranced_and_ignored_cells_are_read_with_their_code_cell_numbers(tmp_path):
+    import nbformat
+
+    from decaylab.ledger import ignored_cells, toleranced_cells
+
+    spec = {"units": 4, "spread": 2, "why": "rounding", "lines": {"row": {"units": 8, "spread": 4}}}
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T"),
+            nbformat.v4.new_code_cell("# setup\nx = 1"),
+            nbformat.v4.new_code_cell("print(x)", metadata={"decaylab": {"tolerance": spec}}),
+            nbformat.v4.new_code_cell("y", metadata={"tags": ["nbval-ignore-output"]}),
+        ]
+    )
+    nbformat.write(nb, tmp_path / "chapter.ipynb")
+    (cell,) = toleranced_cells(tmp_path)
+    assert (cell.notebook, cell.code_cell, cell.first_line, cell.units, cell.spread) == (
+        "chapter",
+        2,
+        "print(x)",
+        4,
+        2,
+    )
+    assert cell.lines == spec["lines"] and cell.why == "rounding"
+    (ignored,) = ignored_cells(tmp_path)
+    assert (ignored.code_cell, ignored.first_line, ignored.reason) == (3, "y", "")

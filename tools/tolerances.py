@@ -25,10 +25,11 @@ from bookfiles import ROOT, notebooks
 from meaning import KEY, TOLERANCE, number_spread
 from nbtools import PATHS, execute
 
+from decaylab.ledger import TOLERANCE_REASON
+
 OUT = ROOT / "_build" / "paths"
 FACTOR, FLOOR = 2.0, 2
-#: Why a cell's numbers need a tolerance, when nobody wrote a more specific reason.
-WHY = "summaries of training runs, which round differently on other CPUs"
+WHY = TOLERANCE_REASON
 
 
 def run(name: str, names: list[str]) -> None:

@@ -72,6 +72,7 @@ from decaylab.ledger import (
     IGNORE_REASON,
     IGNORE_TAG,
     SEED_CLAIMS,
+    TOLERANCE_REASON,
     book_notebooks,
     check_ledger,
     collect_records,
@@ -425,7 +426,7 @@ class ClaimBox(Directive):
 def _own_rows(lines: dict) -> str:
     """A toleranced cell's rows with a tolerance of their own: ``row: units (measured spread)``."""
     return "; ".join(
-        f"<code>{esc(k.strip())}</code>: {v['units']:g} ({v['spread']:g})" for k, v in lines.items()
+        f"<code>{esc(k.strip())}</code>: {v['units']:g} ({v['spread']:.3g})" for k, v in lines.items()
     )
 
 
@@ -444,23 +445,33 @@ class OutputTolerances(Directive):
                 ("Code cell", "代码单元"),
                 ("Tolerance (units of the last digit)", "容差（末位数字的单位数）"),
                 ("Measured spread", "实测离散"),
-                ("Rows with their own", "单独设定的行"),
-                ("Why", "原因"),
+                ("Rows with their own, and why", "单独设定的行及原因"),
             )
         )
-        rows = "".join(
-            f'<tr><td><a href="{esc(_uri(env, c.notebook))}">{_title(c.notebook)}</a></td>'
-            f"<td>{c.code_cell} (<code>{esc(c.first_line[:40] + ('…' if len(c.first_line) > 40 else ''))}</code>)</td>"
-            f"<td>{c.units:g}</td><td>{c.spread:g}</td>"
-            f"<td>{_own_rows(c.lines)}</td>"
-            f"<td>{esc(words.text(c.why, i18n.zh(c.why)))}</td></tr>"
-            for c in cells
-        )
-        return [
-            _raw(
-                f'<table class="decaylab-tolerances"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        rows, previous = "", None
+        for c in cells:
+            chapter = (
+                ""
+                if c.notebook == previous
+                else f'<a href="{esc(_uri(env, c.notebook))}">{_title(c.notebook)}</a>'
             )
-        ]
+            previous = c.notebook
+            first = esc(c.first_line[:40] + ("…" if len(c.first_line) > 40 else ""))
+            own = _own_rows(c.lines) + (
+                f"<br>{esc(words.text(c.why, i18n.zh(c.why)))}" if c.why and c.why != TOLERANCE_REASON else ""
+            )
+            rows += (
+                f"<tr><td>{chapter}</td><td>{c.code_cell} (<code>{first}</code>)</td>"
+                f"<td>{c.units:g}</td><td>{c.spread:.3g}</td><td>{own}</td></tr>"
+            )
+        lead = words(
+            f"Unless a row says otherwise, a tolerance covers {TOLERANCE_REASON}.",
+            f"除非某行另有说明，容差针对的都是{i18n.zh(TOLERANCE_REASON) or TOLERANCE_REASON}。",
+        )
+        table = (
+            f'<table class="decaylab-tolerances"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        )
+        return [_raw(f'<p>{esc(lead)}</p><div class="decaylab-wide">{table}</div>')]
 
 
 class RuleErrorRates(Directive):
@@ -506,7 +517,7 @@ class RuleErrorRates(Directive):
             f"每行模拟 {self.TRIALS} 个论断；每个种子的效应取自正态分布；种子计划为 20、40、80 个，最终区间为 95%。",
         )
         table = f'<table class="decaylab-error-rates"><thead><tr>{head}</tr><tr>{sub}</tr></thead><tbody>{rows}</tbody></table>'
-        return [_raw(table + f"<p>{esc(note)}</p>")]
+        return [_raw(f'<div class="decaylab-wide">{table}</div><p>{esc(note)}</p>')]
 
 
 class NbvalIgnoredCells(Directive):

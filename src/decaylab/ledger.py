@@ -22,6 +22,7 @@ __all__ = [
     "IGNORE_REASON",
     "IGNORE_TAG",
     "SEED_CLAIMS",
+    "TOLERANCE_REASON",
     "IgnoredCell",
     "SeedClaim",
     "TolerancedCell",
@@ -274,10 +275,9 @@ class IgnoredCell:
     reason: str
 
 
-def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
-    """Every cell tagged :data:`IGNORE_TAG` in the notebooks under ``book_dir``, in file order."""
-    book_dir = Path(book_dir)
-    cells = []
+def _code_cells(book_dir: Path):
+    """(notebook name, 1-based code-cell number, first line of code, cell metadata) of every code
+    cell of the notebooks under ``book_dir``, in file order."""
     for path in book_notebooks(book_dir):
         name = path.relative_to(book_dir).with_suffix("").as_posix()
         n_code = 0
@@ -285,12 +285,23 @@ def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
             if cell.get("cell_type") != "code":
                 continue
             n_code += 1
-            meta = cell.get("metadata", {})
-            if IGNORE_TAG in meta.get("tags", []):
-                source = "".join(cell.get("source", "")).strip().splitlines()
-                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
-                cells.append(IgnoredCell(name, n_code, first, str(meta.get(IGNORE_REASON, "")).strip()))
-    return cells
+            source = "".join(cell.get("source", "")).strip().splitlines()
+            first = next((line for line in source if line.strip() and not line.startswith("#")), "")
+            yield name, n_code, first, cell.get("metadata", {})
+
+
+def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
+    """Every cell tagged :data:`IGNORE_TAG` in the notebooks under ``book_dir``, in file order."""
+    return [
+        IgnoredCell(name, n, first, str(meta.get(IGNORE_REASON, "")).strip())
+        for name, n, first, meta in _code_cells(Path(book_dir))
+        if IGNORE_TAG in meta.get("tags", [])
+    ]
+
+
+#: Why a cell's numbers need a tolerance, where nobody wrote a more specific reason
+#: (tools/tolerances.py writes it; the reproducibility page states it once).
+TOLERANCE_REASON = "summaries of training runs, which round differently on other CPUs"
 
 
 @dataclass(frozen=True)
@@ -309,25 +320,14 @@ class TolerancedCell:
 def toleranced_cells(book_dir: str | Path) -> list[TolerancedCell]:
     """Every cell that declares ``metadata["decaylab"]["tolerance"]`` in the notebooks under
     ``book_dir``, in file order."""
-    book_dir = Path(book_dir)
     cells = []
-    for path in book_notebooks(book_dir):
-        name = path.relative_to(book_dir).with_suffix("").as_posix()
-        n_code = 0
-        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-            if cell.get("cell_type") != "code":
-                continue
-            n_code += 1
-            spec = cell.get("metadata", {}).get(METADATA_KEY, {}).get("tolerance")
-            if spec:
-                source = "".join(cell.get("source", "")).strip().splitlines()
-                first = next((line for line in source if line.strip() and not line.startswith("#")), "")
-                cells.append(
-                    TolerancedCell(
-                        name, n_code, first, float(spec["units"]), float(spec.get("spread", 0)),
-                        dict(spec.get("lines", {})), str(spec.get("why", "")).strip(),
-                    )
-                )  # fmt: skip
+    for name, n, first, meta in _code_cells(Path(book_dir)):
+        spec = meta.get(METADATA_KEY, {}).get("tolerance")
+        if spec:
+            lines, why = dict(spec.get("lines", {})), str(spec.get("why", "")).strip()
+            cells.append(
+                TolerancedCell(name, n, first, float(spec["units"]), float(spec.get("spread", 0)), lines, why)
+            )
     return cells
 
 

@@ -88,7 +88,14 @@ def betas(value) -> tuple[float, float]:
 
 
 def array(name: str, value) -> np.ndarray:
-    """Return ``value`` as a float64 NumPy array, refusing non-numeric or non-finite input."""
+    """Return ``value`` as a float64 NumPy array, refusing non-numeric or non-finite input
+    (and ``None``, which NumPy would quietly turn into NaN)."""
+    if value is None:
+        raise TypeError(f"{name} must be an array of real numbers; got None")
+    if not (isinstance(value, np.ndarray) and value.dtype != object) and any(
+        v is None for v in np.asarray(value, dtype=object).ravel()
+    ):
+        raise TypeError(f"{name} must be an array of real numbers; got None among its elements")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

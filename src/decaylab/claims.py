@@ -121,6 +121,20 @@ class Evidence:
     label_zh: str | None = None
     shown_zh: str | None = None
 
+    def __post_init__(self):
+        _label(self.label)
+        if not isinstance(self.passed, bool | np.bool_):
+            raise TypeError(f"passed must be True or False; got {type(self.passed).__name__} {self.passed!r}")
+        object.__setattr__(self, "passed", bool(self.passed))
+        if not isinstance(self.shown, str):
+            raise TypeError(
+                f"shown must be a string (the measurement, rounded); got {type(self.shown).__name__}"
+            )
+        for name in ("label_zh", "shown_zh"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be None or a string; got {type(value).__name__}")
+
 
 @dataclass(frozen=True)
 class ClaimRecord:
@@ -326,6 +340,9 @@ def close(label: str, actual, desired, *, atol, rtol=0.0) -> Evidence:
     label = _label(label)
     atol = _checks.real("atol", atol, low=0.0)
     rtol = _checks.real("rtol", rtol, low=0.0)
+    for name, value in (("actual", actual), ("desired", desired)):
+        if value is None:
+            raise TypeError(f"{name} must be an array of real numbers; got None")
     try:
         a = np.asarray(actual, dtype=np.float64)
         d = np.asarray(desired, dtype=np.float64)

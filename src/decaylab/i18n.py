@@ -96,6 +96,8 @@ def zh(text: str | None) -> str | None:
     """The Chinese translation of one of the claims' texts, or ``None`` if it has none yet."""
     if text is None:
         return None
+    if not isinstance(text, str):
+        raise TypeError(f"text must be None or a string (a claim's English text); got {type(text).__name__}")
     return _claims_catalogue().get(text)
 
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _checks
 from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
 from .i18n import concluded_zh, zh
 
@@ -242,6 +243,7 @@ def collect_records(book_dir: str | Path) -> list[ClaimRecord]:
 def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -> str:
     """The measured evidence in a few words: the decision (if any) and the first checks
     (in Chinese with ``zh``, where the record has its translations)."""
+    limit = _checks.integer("limit", limit, low=0)
     parts = []
     d = record.decision
     if zh:
@@ -252,12 +254,14 @@ def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -
             for e in record.evidence[:limit]
         ]
         more = len(record.evidence) - limit
-        return "；".join(parts) + (f"；另有 {more} 项检查" if more > 0 else "")
+        return "；".join(parts + ([f"另有 {more} 项检查"] if more > 0 else []))
     if d:
         parts.append(f"{d.concluded()} by its rule ({d.shown()})")
     parts += [e.label + (f" ({e.shown})" if e.shown else "") for e in record.evidence[:limit]]
     more = len(record.evidence) - limit
-    return "; ".join(parts) + (f"; and {more} more check{'s' if more > 1 else ''}" if more > 0 else "")
+    if more > 0:
+        parts.append(f"{'and ' if parts else ''}{more} more check{'s' if more > 1 else ''}")
+    return "; ".join(parts)
 
 
 #: The tag that makes nbval skip a cell's output, and the metadata key of the reason why.

@@ -305,6 +305,8 @@ def reference_step(w, grad, state: Mapping | None = None, **hyper) -> tuple[np.n
     w = _checks.array("w", w)
     g = _checks.array("grad", grad)
     _checks.same_shape("w", w, "grad", g)
+    if w.size == 0:
+        raise ValueError("w must hold at least one weight (an empty step proves nothing)")
     return _step(w, g, _checked_state(state, w, cfg), cfg)
 
 

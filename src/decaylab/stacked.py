@@ -350,11 +350,21 @@ def minibatch_orders(order_seeds: Sequence[int], n: int, epochs: int):
 
     Models with the same seed see the same minibatches in the same order (common random
     numbers: a sweep then compares settings, not data orders). Each distinct seed has its
-    own ``torch.Generator``, so the global RNG is not touched.
+    own ``torch.Generator``, so the global RNG is not touched. The arguments are checked when
+    it is called, not at the first epoch.
     """
+    if (
+        isinstance(order_seeds, str)
+        or not isinstance(order_seeds, Sequence | _np().ndarray)
+        or len(order_seeds) == 0
+    ):
+        raise TypeError(
+            f"order_seeds must be a non-empty list of seeds (whole numbers >= 0), one per model; got {order_seeds!r}"
+        )
+    n = _checks.integer("n", n, low=1)
+    epochs = _checks.integer("epochs", epochs, low=1)
     distinct, group = _seed_groups(order_seeds)
-    for perms in _orders_by_seed(distinct, n, epochs):
-        yield perms.index_select(0, group)
+    return (perms.index_select(0, group) for perms in _orders_by_seed(distinct, n, epochs))
 
 
 def _seed_groups(order_seeds: Sequence[int]):

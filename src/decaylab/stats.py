@@ -96,6 +96,24 @@ class Decision:
     schedule_confidence: tuple[float, ...] = ()
 
     def __post_init__(self):
+        """Refuse a decision that the rule could not have made (a hand-built one, say): an
+        unknown outcome, non-finite numbers, an interval that does not hold its estimate, or
+        an outcome that its interval and margin do not give."""
+        _checks.one_of("outcome", self.outcome, OUTCOMES)
+        _checks.text("quantity", self.quantity)
+        _checks.text("rule", self.rule)
+        _checks.integer("n", self.n, low=2)
+        _checks.integer("digits", self.digits, low=0, high=12)
+        _checks.real("confidence", self.confidence, low=0.5, high=1.0, high_open=True)
+        _checks.real("margin", self.margin, low=0.0, low_open=True)
+        low, est, high = (_checks.real(k, getattr(self, k)) for k in ("low", "estimate", "high"))
+        if not low <= est <= high:
+            raise ValueError(f"low <= estimate <= high is required; got {low!r}, {est!r}, {high!r}")
+        given = HOLDS if low >= self.margin else FAILS if high < self.margin else UNSETTLED
+        if given != self.outcome:
+            raise ValueError(
+                f"outcome must be what the interval and margin give ({given!r}); got {self.outcome!r}"
+            )
         object.__setattr__(self, "schedule", tuple(int(n) for n in self.schedule))
         object.__setattr__(self, "schedule_confidence", tuple(float(c) for c in self.schedule_confidence))
 

@@ -10,7 +10,7 @@ from decaylab import i18n
 from decaylab.claims import ClaimRecord, Evidence, close
 from decaylab.ledger import evidence_summary
 from decaylab.reference import reference_step
-from decaylab.stats import Decision, mean_effect
+from decaylab.stats import mean_effect
 
 
 def test_none_is_refused_as_none_not_as_a_nan():

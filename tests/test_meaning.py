@@ -192,3 +192,10 @@ def test_glued_values_are_compared_too():
     assert compare_cell(cell([glue("'0.064'")]), cell([glue("'0.064'")])) == []
     assert compare_cell(cell([glue("'0.064'")]), cell([glue("'0.065'")]))
     assert compare_cell(cell([glue("'0.064'")], WHY), cell([glue("'0.065'")])) == []
+
+
+def test_a_print_split_into_two_stream_messages_is_the_same_print():
+    assert compare_cell(cell([stream("a 1\nb 2\n")]), cell([stream("a 1\n"), stream("b 2\n")])) == []
+    assert compare_cell(cell([stream("a 1\nb 2\n")]), cell([stream("a 1\n"), stream("b 3\n")]))
+    err = nbformat.v4.new_output("stream", name="stderr", text="b 2\n")
+    assert compare_cell(cell([stream("a 1\nb 2\n")]), cell([stream("a 1\n"), err]))

@@ -35,6 +35,8 @@ patterns; they cannot say "within 0.8 points"), so the book compares them here:
   (:func:`decaylab.stats.sequential`) may stop at another count of seeds on another
   machine; its outcome must still be the same (its numbers, from other seeds, are not
   compared). The box's text is not compared again: it is made from the record.
+* **Streams** are compared as the text they print: consecutive stream outputs are joined first
+  (a busy machine's kernel sends one print in two messages).
 * **Volatile text** is masked on both sides: memory addresses (``0x…``) and timestamps.
 * **Figures** (PNG) are not compared byte for byte (their pixels follow the numbers);
   a figure must still be there.
@@ -260,11 +262,28 @@ def compare_record(stored: dict, fresh: dict, tolerance: Tolerance | None) -> li
     return problems
 
 
+def coalesced(outputs) -> list[dict]:
+    """The outputs with consecutive stream outputs of the same name joined: how a kernel splits
+    printed text into messages depends on timing (a busy machine sends two), not on the run."""
+    out: list[dict] = []
+    for o in outputs:
+        if (
+            o.get("output_type") == "stream"
+            and out
+            and out[-1].get("output_type") == "stream"
+            and (out[-1].get("name") == o.get("name"))
+        ):
+            out[-1] = {**out[-1], "text": _join(out[-1].get("text", "")) + _join(o.get("text", ""))}
+        else:
+            out.append(o)
+    return out
+
+
 def compare_cell(stored_cell, fresh_cell) -> list[str]:
     """Differences between the outputs of one code cell, stored and fresh."""
     tolerance = Tolerance.of_cell(stored_cell)
     ignore_text = IGNORE_TAG in stored_cell.get("metadata", {}).get("tags", [])
-    s_out, f_out = stored_cell.get("outputs", []), fresh_cell.get("outputs", [])
+    s_out, f_out = coalesced(stored_cell.get("outputs", [])), coalesced(fresh_cell.get("outputs", []))
     kinds = [(o.get("output_type"), o.get("name")) for o in s_out]
     fresh_kinds = [(o.get("output_type"), o.get("name")) for o in f_out]
     if kinds != fresh_kinds:
@@ -332,7 +351,9 @@ def number_spread(stored_cell, fresh_cell) -> tuple[dict[str, float], bool, list
 def _number_pairs(stored_cell, fresh_cell):
     """(stored token, fresh token, unit, where) for every number the comparison looks at; ``where``
     is the line, the check's label, "note", "caveat" or "decision"."""
-    for s, f in zip(stored_cell.get("outputs", []), fresh_cell.get("outputs", []), strict=False):
+    for s, f in zip(
+        coalesced(stored_cell.get("outputs", [])), coalesced(fresh_cell.get("outputs", [])), strict=False
+    ):
         s_rec = s.get("metadata", {}).get(KEY, {}).get("claim")
         f_rec = f.get("metadata", {}).get(KEY, {}).get("claim")
         if s_rec is not None and f_rec is not None:

@@ -107,7 +107,7 @@ def reload() -> None:
 
 
 _DECISION_SHOWN = re.compile(
-    r"^mean (?P<estimate>\S+), (?P<confidence>\d+(?:\.\d)?)% CI \[(?P<low>\S+), (?P<high>\S+)\] over "
+    r"^mean (?P<estimate>\S+), (?P<confidence>\d+(?:\.\d+)?)% CI \[(?P<low>\S+), (?P<high>\S+)\] over "
     r"(?P<n>\d+) seeds; margin (?P<margin>\S+?)(?: → (?P<outcome>.+))?$"
 )
 _CLOSE_SHOWN = re.compile(

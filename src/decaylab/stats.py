@@ -178,9 +178,19 @@ def _t_quantile(p: float, df: int) -> float:
 
 
 def percent(confidence: float) -> str:
-    """A confidence level as the box prints it: ``95%``, or ``99.9%`` where whole percent would round."""
+    """A confidence level as the box prints it: ``95%``, or with as many decimals as it takes
+    not to round up to 100% (``99.9%``, ``99.996%``).
+
+    >>> percent(0.95), percent(0.9992), percent(0.99996)
+    ('95%', '99.9%', '99.996%')
+    """
     whole = f"{confidence:.0%}"
-    return whole if abs(float(whole[:-1]) - 100 * confidence) < 1e-9 else f"{100 * confidence:.1f}%"
+    if abs(float(whole[:-1]) - 100 * confidence) < 1e-9:
+        return whole
+    decimals = 1
+    while decimals < 6 and round(100 * confidence, decimals) >= 100:
+        decimals += 1
+    return f"{100 * confidence:.{decimals}f}%"
 
 
 def look_confidences(schedule, confidence: float) -> tuple[float, ...]:

@@ -94,3 +94,44 @@ def test_minibatch_orders_checks_its_arguments_when_called():
 def test_reference_step_refuses_an_empty_step():
     with pytest.raises(ValueError, match="w must hold at least one weight"):
         reference_step([], [], optimizer="sgd", lr=0.1)
+
+
+def test_stacked_engine_refuses_what_it_would_ignore_or_misread():
+    import numpy as np
+    import torch
+
+    from decaylab.stacked import BatchedOptimizer, StackedMLP, fit_classifiers
+
+    with pytest.raises(TypeError, match=r"weights\[0\] must be a torch tensor"):
+        StackedMLP([np.zeros((2, 3, 4))], [np.zeros((2, 1, 4))])
+    torch.manual_seed(0)
+    stack = StackedMLP.from_modules([torch.nn.Sequential(torch.nn.Linear(3, 2)) for _ in range(2)])
+    with pytest.raises(ValueError, match="weight_decay is not used by decay_mask with every entry False"):
+        BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, weight_decay=0.1, decay_mask=[False, False])
+    with pytest.raises(ValueError, match="l1 is not used by decay_mask with every entry False"):
+        BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, l1=0.1, decay_mask=[False, False])
+    BatchedOptimizer(
+        stack.parameters(), kind="sgd", lr=0.1, decay_mask=[False, False]
+    )  # nothing to decay: fine
+    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    args = {"epochs": 1, "batch_size": 2, "order_seeds": [0, 1]}
+    for bad, message in (
+        ([("val", (x, y))], "eval_sets must be None or a dict"),
+        ({"val": x}, r"eval_sets\['val'\] must be a pair \(x, y\)"),
+        ({"": (x, y)}, "eval_sets' names must be non-empty strings"),
+    ):
+        with pytest.raises(TypeError, match=message):
+            fit_classifiers(stack, opt, x, y, eval_sets=bad, **args)
+
+
+def test_bridges_refuse_non_finite_or_missing_weights():
+    import torch
+
+    from decaylab.bridges import write_torch
+
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=r"weights\['weight'\] must hold only finite numbers"):
+        write_torch(net, {"weight": [[float("nan"), 0.0]], "bias": [0.0]})
+    with pytest.raises(TypeError, match=r"weights\['bias'\] must be an array of real numbers; got None"):
+        write_torch(net, {"weight": [[1.0, 0.0]], "bias": None})

@@ -62,7 +62,8 @@ def _require(obj, kind: str, name: str):
 def _check_weights(weights) -> dict[str, np.ndarray]:
     if not isinstance(weights, Mapping):
         raise TypeError(f"weights must be a dict {{parameter name: array}}; got {type(weights).__name__}")
-    return {str(k): np.asarray(v) for k, v in weights.items()}
+    # every value a finite array (None, NaN and inf refused, naming the parameter)
+    return {str(k): _checks.array(f"weights[{str(k)!r}]", v) for k, v in weights.items()}
 
 
 def _check_names(weights: Mapping, expected: Mapping, target: str) -> None:

@@ -57,6 +57,13 @@ class StackedMLP:
             raise ValueError(
                 f"weights and biases must be non-empty lists of the same length; got {len(weights)} and {len(biases)}"
             )
+        for name, items in (("weights", weights), ("biases", biases)):
+            for k, t in enumerate(items):
+                if not isinstance(t, torch.Tensor):
+                    raise TypeError(
+                        f"{name}[{k}] must be a torch tensor (torch.from_numpy(...) for a NumPy array); "
+                        f"got {type(t).__name__}"
+                    )
         self.weights = [w.detach().clone().requires_grad_(True) for w in weights]
         self.biases = [b.detach().clone().requires_grad_(True) for b in biases]
         m = self.weights[0].shape[0]
@@ -246,6 +253,10 @@ class BatchedOptimizer:
                 f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
             )
         self.decay_mask = [_checks.flag(f"decay_mask[{i}]", d) for i, d in enumerate(decay_mask)]
+        if not any(self.decay_mask):  # a coefficient no parameter receives: refuse, as the reference does
+            for name, value in (("weight_decay", self.weight_decay), ("l1", self.l1)):
+                if bool(value.any()):
+                    raise _checks.unused(name, "decay_mask with every entry False", "no parameter is decayed")
         self.t = 0
         self.state: list[dict] = [{} for _ in params]
 
@@ -634,6 +645,13 @@ def fit_classifiers(
         )
     sizes = stack.sizes
     x, y = _checked_data("training", x, y, sizes[0], sizes[-1])
+    if eval_sets is not None and not isinstance(eval_sets, dict):
+        raise TypeError(f"eval_sets must be None or a dict {{name: (x, y)}}; got {type(eval_sets).__name__}")
+    for name, pair in (eval_sets or {}).items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"eval_sets' names must be non-empty strings; got {name!r}")
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(f"eval_sets[{name!r}] must be a pair (x, y); got {type(pair).__name__}")
     eval_sets = {
         name: _checked_data(f"eval_sets[{name!r}]", *pair, sizes[0], sizes[-1])
         for name, pair in (eval_sets or {}).items()

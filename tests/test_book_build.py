@@ -1,7 +1,7 @@
 """The strict book build: no warnings, no broken references, and the pages show the verified outputs.
 
 The book renders the outputs stored in the notebooks (execute_notebooks: off), the same
-outputs nbval compares. The ``built_site`` fixture (conftest.py) builds the whole book with
+outputs tests/test_outputs.py compares. The ``built_site`` fixture (conftest.py) builds the whole book with
 warnings as errors into ``_build/html``; these tests check what a reader sees in the HTML.
 """
 
@@ -163,7 +163,7 @@ def test_ledger_lists_the_anchors_claims(built):
             assert html.escape(ANCHORS[rec.source]) in source
 
 
-def test_reproducibility_page_lists_every_cell_nbval_does_not_compare(built):
+def test_reproducibility_page_lists_every_cell_whose_output_is_not_compared(built):
     text = text_of((built / "book" / "reproducibility.html").read_text(encoding="utf-8"))
     for cell in ignored_cells(ROOT / "book"):
         assert cell.reason in text, (

@@ -629,7 +629,7 @@ def test_translated_record_holds_both_languages_and_the_box_shows_both(catalogue
             decision=decision,
             **ARGS,
         ).to_text()
-    )  # the text form (what nbval compares first) stays English
+    )  # the text form (the plain-text form of the box) stays English
 
 
 def test_fuzzy_and_missing_messages_are_untranslated(catalogue):

@@ -1,9 +1,9 @@
-"""What nbval does not check: every cell executed, nothing on stderr, no errors, and the book's rules.
+"""What the output comparison does not check: every cell executed, nothing on stderr, no errors, and the book's rules.
 
-nbval silently skips a code cell with no stored execution_count, so an unexecuted
-notebook would pass it. These tests read the stored notebooks and fail on that, on any
+The comparison needs stored outputs that a fresh top-to-bottom run wrote. These tests read
+the stored notebooks and fail on a cell never executed or executed out of order, on any
 stored error or stderr output, on SVG figures (random ids), on a measured number typed
-into the prose, on an output nbval ignores without a stated reason, on printed lines too
+into the prose, on an output left uncompared without a stated reason, on printed lines too
 wide for the text column, and on evidence text typed by hand. The claim records
 themselves are checked once, by ``decaylab.ledger.check_ledger`` (tests/test_ledger.py).
 """
@@ -140,7 +140,7 @@ def test_no_measured_number_typed_into_the_prose(path):
     )
 
 
-# --- What nbval does not compare has a stated reason --------------------------------------------
+# --- What is not compared has a stated reason ----------------------------------------------
 
 
 def test_every_ignored_output_has_a_reason():

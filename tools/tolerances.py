@@ -29,7 +29,6 @@ from decaylab.ledger import TOLERANCE_REASON
 
 OUT = ROOT / "_build" / "paths"
 FACTOR, FLOOR = 2.0, 2
-WHY = TOLERANCE_REASON
 
 
 def run(name: str, names: list[str]) -> None:
@@ -84,9 +83,10 @@ def measure(names: list[str]) -> int:
 
 
 def _why(old: dict | None) -> str:
-    """The reason a person wrote for a cell's tolerance, or :data:`WHY`."""
+    """The reason a person wrote for a cell's tolerance, or the default one
+    (:data:`decaylab.ledger.TOLERANCE_REASON`)."""
     written = str((old or {}).get("why", "")).strip()
-    return written if written and not written.startswith(WHY) else WHY
+    return written if written and not written.startswith(TOLERANCE_REASON) else TOLERANCE_REASON
 
 
 def _units(spread: float) -> int:

@@ -8,7 +8,7 @@
 builder: one ``.pot`` per page, the pages' prose and the notebooks' markdown cells and figure
 captions; and ``claims/<chapter>.pot``: the texts the claims' code writes, read from the
 claim records stored in each notebook, and ``claims/ledger.pot``: the ledger's paraphrases
-of the posts' claims, the sources' names and the reasons of cells nbval does not compare),
+of the posts' claims, the sources' names and the reasons of cells whose output is not compared, and of the tolerances),
 then merges them into ``locales/zh_CN/LC_MESSAGES/`` with ``sphinx-intl update`` (a
 new message arrives empty, a changed one marked fuzzy with its old translation as a start),
 regenerates the Chinese font subsets (``tools/cjk_font.py``) and lists what is left to
@@ -42,7 +42,7 @@ PO_DIR = LOCALES / i18n.LANGUAGE / "LC_MESSAGES"
 def claim_texts() -> dict[str, list[str]]:
     """Every English text the claims' code writes, by catalogue: one per chapter (its claim
     records' texts) and ``ledger`` (the posts' claims as the ledger paraphrases them, the
-    sources' names, the reasons of the cells nbval does not compare)."""
+    sources' names, the reasons of the cells whose output is not compared and of the tolerances)."""
     texts: dict[str, list[str]] = {}
     for record in collect_records(BOOK):
         texts.setdefault(record.notebook, []).extend(record.texts())

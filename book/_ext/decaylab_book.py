@@ -423,6 +423,12 @@ class ClaimBox(Directive):
         return [_raw(rec.to_html().replace(f'id="claim-{rec.id}" ', "", 1) + link)]
 
 
+def _scroll_box(table: str, label: str) -> str:
+    """A table in a box that scrolls sideways when the page is narrower; focusable, so that a
+    keyboard can scroll it too (axe: scrollable-region-focusable)."""
+    return f'<div class="decaylab-wide" tabindex="0" role="region" aria-label="{esc(label)}">{table}</div>'
+
+
 def _own_rows(lines: dict) -> str:
     """A toleranced cell's rows with a tolerance of their own: ``row: units (measured spread)``."""
     return "; ".join(
@@ -471,7 +477,7 @@ class OutputTolerances(Directive):
         table = (
             f'<table class="decaylab-tolerances"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
         )
-        return [_raw(f'<p>{esc(lead)}</p><div class="decaylab-wide">{table}</div>')]
+        return [_raw(f"<p>{esc(lead)}</p>{_scroll_box(table, words('Tolerances', '容差'))}")]
 
 
 class RuleErrorRates(Directive):
@@ -517,11 +523,15 @@ class RuleErrorRates(Directive):
             f"每行模拟 {self.TRIALS} 个论断；每个种子的效应取自正态分布；种子计划为 20、40、80 个，最终区间为 95%。",
         )
         table = f'<table class="decaylab-error-rates"><thead><tr>{head}</tr><tr>{sub}</tr></thead><tbody>{rows}</tbody></table>'
-        return [_raw(f'<div class="decaylab-wide">{table}</div><p>{esc(note)}</p>')]
+        return [
+            _raw(
+                f"{_scroll_box(table, words('Error rates of the seed schedule', '种子计划的错误率'))}<p>{esc(note)}</p>"
+            )
+        ]
 
 
 class NbvalIgnoredCells(Directive):
-    """Every cell whose output nbval does not compare, and why."""
+    """Every cell whose printed output is not compared (tag ``nbval-ignore-output``), and why."""
 
     def run(self):
         env = self.state.document.settings.env

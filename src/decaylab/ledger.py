@@ -264,14 +264,16 @@ def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -
     return "; ".join(parts)
 
 
-#: The tag that makes nbval skip a cell's output, and the metadata key of the reason why.
+#: The tag that makes the output comparison (tools/meaning.py) skip a cell's printed text (its
+#: claim records are still compared), and the metadata key of the reason why. The name is
+#: nbval's, kept so that notebooks tagged for nbval mean the same here.
 IGNORE_TAG = "nbval-ignore-output"
 IGNORE_REASON = "nbval-ignore-output-reason"
 
 
 @dataclass(frozen=True)
 class IgnoredCell:
-    """A code cell whose output nbval does not compare (``reason`` is empty if none is given)."""
+    """A code cell whose printed output is not compared (``reason`` is empty if none is given)."""
 
     notebook: str
     code_cell: int  # 1-based, counting code cells only

@@ -1,6 +1,6 @@
 """One house style for the book's figures: titled, labelled, readable on a laptop screen.
 
-Figures are stored as PNG in the notebooks (nbval does not compare PNG bytes; SVG
+Figures are stored as PNG in the notebooks (the output comparison does not compare PNG bytes; SVG
 would embed random ids).
 """
 

@@ -16,13 +16,11 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Every command below runs with the virtual environment first on PATH, so that Jupyter
-# kernels started by nbval and jupyter-book are the environment's Python.
+# kernels started by the tests and the build are the environment's Python.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-# Keras 3 runs on its PyTorch backend in this book (no TensorFlow).
-export KERAS_BACKEND := torch
 
-LINTED    := src tests tools benchmarks book
+LINTED    := src tests benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
 NB        ?=
 
@@ -38,7 +36,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 book: $(STAMP)
-	$(BIN)/python tools/nbtools.py build
+	$(BIN)/python -m decaylab_book.nbtools build
 	@echo "Book built: open _build/html/index.html"
 
 lint: $(STAMP)
@@ -52,9 +50,9 @@ check: lint
 # One pytest run over the unit tests, doctests, hygiene and perturbation tests, the strict
 # build, the browser test, and tests/test_outputs.py: every notebook executed again on the
 # machine's own kernels and on a second numerical path (PyTorch's non-vectorized kernels, one
-# thread: tools/nbtools.py SECOND_PATH) and compared with its stored outputs by meaning
-# (tools/meaning.py): verdicts, words and counts exactly, training summaries within the
-# tolerance each cell declares (sized by tools/tolerances.py from measured spreads).
+# thread: decaylab_book.nbtools.SECOND_PATH) and compared with its stored outputs by meaning
+# (decaylab_book.meaning): verdicts, words and counts exactly, training summaries within the
+# tolerance each cell declares (sized by decaylab_book.tolerances from measured spreads).
 test: lint
 	$(BIN)/python -m pytest tests src -p no:cacheprovider
 
@@ -64,19 +62,21 @@ mutants: $(STAMP)
 	rm -rf mutants
 	-$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
-	$(BIN)/python tools/mutation_score.py
+	$(BIN)/python -m decaylab_book.mutation_score
 
 refresh: $(STAMP)
 	$(BIN)/ruff format book
-	$(BIN)/python tools/nbtools.py refresh $(NB)
+	$(BIN)/python -m decaylab_book.nbtools refresh $(NB)
 
 # Extract every message of both editions, merge into locales/zh_CN/LC_MESSAGES/*.po with
 # sphinx-intl, regenerate the CJK font subsets, and list what is left to translate.
 translations: $(STAMP)
-	$(BIN)/python tools/translations.py update
+	$(BIN)/python -m decaylab_book.translations update
 
+# The test tiers' times last: they run `make check` and `make test`.
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || true; done
+	@for script in $(filter-out benchmarks/test_tiers.py,$(wildcard benchmarks/*.py)) benchmarks/test_tiers.py; do \
+		echo "== $$script"; $(BIN)/python $$script || true; done
 
 clean:
 	rm -rf _build mutants

@@ -1,9 +1,8 @@
 """Execute every notebook under book/ in a fresh kernel and print a table of times, slowest first.
 
-A measurement, not a test: it never fails because a notebook is slow. The book's
-budget is 30 s per notebook on 2 CPU cores, with one exception: the AdamW paper's figure
-(book/adamw_figure.ipynb) may take up to 90 s, because its verdict needs 20 seeds of four
-4 x 4 grids (1,280 networks) and no smaller run can decide it (the chapter says so).
+A measurement, not a test: it never fails because a notebook is slow. The budgets
+(seconds per notebook on 2 CPU cores, and the one chapter allowed more) are
+decaylab_book.budgets'.
 Stored outputs are not touched.
 
     make bench          # or: .venv/bin/python benchmarks/notebook_times.py
@@ -14,18 +13,15 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from decaylab_book import budgets
+from decaylab_book.files import ROOT, notebooks
+from decaylab_book.nbtools import execute
 
-from bookfiles import notebooks  # noqa: E402
-from nbtools import execute  # noqa: E402
-
-BUDGET_S = 30.0
+BUDGET_S = float(budgets.NOTEBOOK_SECONDS)
 #: The one chapter with a larger budget, and why (printed under the table).
 EXCEPTIONS = {
-    "book/adamw_figure.ipynb": (90.0, "20 seeds x 4 panels x 16 cells, the smallest run that decides")
+    f"book/{budgets.SLOW_NOTEBOOK}.ipynb": (float(budgets.SLOW_NOTEBOOK_SECONDS), budgets.SLOW_NOTEBOOK_WHY)
 }
 
 

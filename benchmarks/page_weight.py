@@ -24,9 +24,11 @@ import urllib.parse
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from decaylab_book import budgets
+from decaylab_book.files import ROOT
+
 SITE = ROOT / "_build" / "html"
-BUDGET_KB = 800.0
+BUDGET_KB = float(budgets.PAGE_KB)
 
 
 @cache

@@ -7,15 +7,14 @@ warnings as errors into ``_build/html``; these tests check what a reader sees in
 
 import html
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from bookfiles import ROOT, notebooks
 
 from decaylab.claims import METADATA_KEY
-from decaylab.ledger import SEED_CLAIMS, ignored_cells
+from decaylab_book.files import ROOT, collect_records, ignored_cells, notebooks
+from decaylab_book.ledger import SEED_CLAIMS
 
 pytestmark = pytest.mark.build  # a tier of `make test`, not of `make check`
 
@@ -154,10 +153,9 @@ def test_citation_labels_are_post_numbers_and_titles_keep_their_case(built):
 
 def test_ledger_lists_the_anchors_claims(built):
     from decaylab.claims import ANCHORS
-    from decaylab.ledger import collect_records
 
     source = (built / "book" / "claims_ledger.html").read_text(encoding="utf-8")
-    for rec in collect_records(ROOT / "book"):
+    for rec in collect_records():
         if rec.source in ANCHORS:
             assert f"#claim-{rec.id}" in source, f"anchor claim {rec.id} is not in the ledger"
             assert html.escape(ANCHORS[rec.source]) in source
@@ -165,19 +163,18 @@ def test_ledger_lists_the_anchors_claims(built):
 
 def test_reproducibility_page_lists_every_cell_whose_output_is_not_compared(built):
     text = text_of((built / "book" / "reproducibility.html").read_text(encoding="utf-8"))
-    for cell in ignored_cells(ROOT / "book"):
+    for cell in ignored_cells():
         assert cell.reason in text, (
             f"{cell.notebook}: the reason {cell.reason!r} is not on the reproducibility page"
         )
 
 
 def test_checklist_links_every_claim_of_its_notebook(built):
-    from decaylab.ledger import collect_records
 
     page = ROOT / "book" / "checklist.md"
     names = re.findall(r"```\{claims-checklist\}\s*\n:notebook:\s*(\S+)", page.read_text(encoding="utf-8"))
     source = (built / "book" / "checklist.html").read_text(encoding="utf-8")
-    records = collect_records(ROOT / "book")
+    records = collect_records()
     for name in names:
         for rec in (r for r in records if r.notebook == name):
             assert f'{name}.html#claim-{rec.id}"' in source, f"checklist: no link to {rec.id}"
@@ -195,30 +192,27 @@ def test_figures_link_to_their_full_size_image(built):
         )
 
 
-def visible_cjk(site_pages: list[Path], *, english: bool) -> set[str]:
-    """The CJK characters the pages show: their text, without scripts and styles and, on
-    English pages, without the verdict boxes' hidden Chinese spans."""
-    from cjk_font import CJK
+def visible_cjk(site_pages: list[Path]) -> set[str]:
+    """The CJK characters the pages show: their text, without scripts and styles."""
+    from decaylab_book.fonts import CJK
 
     chars: set[str] = set()
     for path in site_pages:
         source = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
-        if english:
-            source = re.sub(r'<span lang="zh-CN" class="dl-zh">.*?</span>', " ", source, flags=re.S)
         text = re.sub(r"<[^>]+>", " ", source)  # text only: attributes are not drawn
         chars |= set(CJK.findall(html.unescape(text)))
     return chars
 
 
 def test_cjk_fonts_hold_every_chinese_character_the_pages_show(built):
-    from cjk_font import FONT, FONT_ZH, font_chars
+    from decaylab_book.fonts import FONT, FONT_ZH, font_chars
 
     zh_site = built / "zh"
     english = [p for p in built.rglob("*.html") if zh_site not in p.parents]
     chinese = list(zh_site.rglob("*.html"))
     assert chinese, "the Chinese edition was not built into _build/html/zh"
     for pages, font in ((english, FONT), (chinese, FONT_ZH)):
-        missing = visible_cjk(pages, english=font == FONT) - font_chars(font)
+        missing = visible_cjk(pages) - font_chars(font)
         assert not missing, (
             f"{''.join(sorted(missing))} shown but not in {font.name}: run `make translations`"
         )
@@ -232,8 +226,7 @@ def test_figures_have_real_alt_text(built):
 
 
 def test_chinese_edition_labels_hidden_code_in_chinese(built):
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    from decaylab_book import ZH_CODE_PROMPTS
+    from decaylab_book.sphinx.edition import ZH_CODE_PROMPTS
 
     for nb_path in notebooks():
         if "hide-input" not in nb_path.read_text(encoding="utf-8"):
@@ -242,3 +235,31 @@ def test_chinese_edition_labels_hidden_code_in_chinese(built):
         assert "Show code cell source" in page(built, nb_path)
         assert "Show code cell" not in chinese, f"{nb_path.name}: a code toggle is labelled in English"
         assert ZH_CODE_PROMPTS[0] in chinese
+
+
+def test_a_translation_edit_reaches_the_chinese_page_with_no_notebook_executed(built):
+    """The fixture built with one claim translation edited (conftest.EDITED_CHAPTER) and checked
+    that no notebook changed; the Chinese page shows the edit, the English one the English."""
+    from conftest import EDIT, EDITED_CHAPTER
+
+    msgid, msgstr = (built / ".edited-translation").read_text(encoding="utf-8").split("\n")
+    assert msgstr.endswith(EDIT)
+    zh_page = (built / "zh" / "book" / f"{EDITED_CHAPTER}.html").read_text(encoding="utf-8")
+    en_page = (built / "book" / f"{EDITED_CHAPTER}.html").read_text(encoding="utf-8")
+    assert html.escape(msgstr) in zh_page
+    assert html.escape(msgid) in en_page and EDIT not in en_page
+
+
+def test_every_chinese_verdict_box_is_rendered_from_its_record(built):
+    """Each stored (English) box is replaced, in the Chinese edition, by the record rendered in
+    Chinese: no English verdict heading is left, and every record's box is on its chapter's page."""
+    from decaylab_book import boxes
+    from decaylab_book.editions import CHINESE
+
+    for nb_path in notebooks():
+        zh_page = page(built / "zh", nb_path)
+        for rec in [r for r in collect_records() if r.notebook == nb_path.stem]:
+            assert f'id="claim-{rec.id}"' in zh_page
+        for heading in ("HOLDS", "DOES NOT HOLD", "NOT SETTLED AT THIS SCALE"):
+            assert f'class="decaylab-claim-verdict">{heading}' not in zh_page, nb_path.name
+    assert boxes.render(collect_records()[0], CHINESE).startswith('<div id="claim-')

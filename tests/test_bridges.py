@@ -1,6 +1,5 @@
 """Bridges: the same weights in torch, Paddle and Keras, round trips, and bad input."""
 
-import os
 import re
 
 import numpy as np
@@ -16,7 +15,7 @@ from decaylab.bridges import (
     write_paddle,
     write_torch,
 )
-from decaylab.notebook import setup_notebook
+from decaylab.notebook import import_keras, setup_notebook
 
 setup_notebook()  # quiet Paddle import for the whole module
 
@@ -133,8 +132,7 @@ def test_paddle_gradients_must_exist():
 
 
 def keras_dense():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras
+    keras = import_keras()
 
     layer = keras.layers.Dense(5, activation=None)
     layer.build((None, 3))

@@ -50,7 +50,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bookfiles import ROOT
+
+from decaylab_book.files import ROOT
 
 pytestmark = pytest.mark.browser  # a tier of `make test`, not of `make check`
 
@@ -313,9 +314,14 @@ def content_problems(page) -> list[str]:
     problems: list[str] = []
     n_math = page.locator(".math").count()
     if n_math:
+        # a page that loads no MathJax at all fails at once; one that does gets 30 s to start it
+        loads_mathjax = page.evaluate(
+            "() => !!window.MathJax || !!document.querySelector('script[src*=\"mathjax\" i]')"
+        )
         try:
             page.wait_for_function(
-                "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                timeout=30_000 if loads_mathjax else 1,
             )
             page.evaluate("() => MathJax.startup.promise")
         except Exception as exc:  # MathJax never started

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from bookfiles import notebooks
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from decaylab.claims import METADATA_KEY
+from decaylab_book.files import notebooks
 
 pytestmark = pytest.mark.notebooks  # a tier of `make test`, not of `make check`
 

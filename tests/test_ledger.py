@@ -5,23 +5,18 @@ kind of problem."""
 from dataclasses import replace
 
 import pytest
-from bookfiles import BOOK
 
 from decaylab.claims import POSTS, ClaimRecord, Evidence
-from decaylab.ledger import (
-    SEED_CLAIMS,
-    book_notebooks,
-    check_ledger,
-    collect_records,
-    evidence_summary,
-    untranslated_claims,
-)
 from decaylab.stats import mean_effect
+from decaylab_book.editions import CHINESE, untranslated
+from decaylab_book.files import collect_records, ignored_cells, notebooks, toleranced_cells
+from decaylab_book.ledger import SEED_CLAIMS, check_ledger, evidence_summary
+from decaylab_book.sphinx.common import ledger_texts
 
 
 @pytest.fixture(scope="module")
 def records():
-    return collect_records(BOOK)
+    return collect_records()
 
 
 def test_the_book_ledger_has_no_problems(records):
@@ -45,17 +40,21 @@ def _synthetic() -> list[ClaimRecord]:
 
 
 def test_the_book_s_claims_are_all_translated(records):
-    assert untranslated_claims(records) == []
+    assert untranslated(records, ledger_texts()) == []
 
 
 def test_an_untranslated_record_is_reported():
     rec = ClaimRecord(
-        "a", "book", "statement", "holds", (Evidence("measured", True, "1 < 2"),), notebook="nb"
+        "a",
+        "book",
+        "statement nobody translated",
+        "holds",
+        (Evidence("measured nowhere", True, "1 < 2"),),
+        notebook="nb",
     )
-    problems = "\n".join(untranslated_claims([rec]))
-    assert "record 'a' (nb) has no Chinese for: statement 'statement'; evidence label 'measured'" in problems
-    done = replace(rec, statement_zh="论断", evidence=(replace(rec.evidence[0], label_zh="测量"),))
-    assert not any("record 'a'" in p for p in untranslated_claims([done]))
+    problems = "\n".join(untranslated([rec], []))
+    assert "record 'a' (nb) has no Chinese for: 'statement nobody translated'; 'measured nowhere'" in problems
+    assert CHINESE.missing(rec) == ["statement nobody translated", "measured nowhere"]
 
 
 def test_a_complete_synthetic_ledger_is_clean():
@@ -119,11 +118,25 @@ def test_evidence_summary_is_short():
     assert evidence_summary(decided).startswith("holds by its rule (mean +0.400")
 
 
-def test_book_notebooks_checks_its_argument(tmp_path):
-    with pytest.raises(ValueError, match="book_dir must be an existing folder"):
-        book_notebooks(tmp_path / "nope")
-    with pytest.raises(ValueError, match="book_dir must be an existing folder"):
+def _mini_book(root, nb):
+    """A book in ``root``: a table of contents and one chapter (``book/chapter.ipynb``)."""
+    import nbformat
+
+    (root / "book").mkdir()
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n")
+    nbformat.write(nb, root / "book" / "chapter.ipynb")
+    nbformat.write(nb, root / "book" / "not_in_the_toc.ipynb")
+
+
+def test_the_notebook_list_comes_from_the_table_of_contents(tmp_path):
+    import nbformat
+
+    with pytest.raises(ValueError, match="root must be the book's folder, holding _toc"):
+        notebooks(tmp_path / "nope")
+    with pytest.raises(ValueError, match="root must be the book's folder, holding _toc"):
         collect_records(tmp_path / "nope")
+    _mini_book(tmp_path, nbformat.v4.new_notebook())
+    assert notebooks(tmp_path) == [tmp_path / "book" / "chapter.ipynb"]
 
 
 def test_an_unreadable_record_names_its_notebook(tmp_path):
@@ -137,15 +150,13 @@ def test_an_unreadable_record_names_its_notebook(tmp_path):
         )
     ]
     nb.cells = [cell]
-    nbformat.write(nb, tmp_path / "broken.ipynb")
-    with pytest.raises(ValueError, match="broken: a stored claim record cannot be read"):
+    _mini_book(tmp_path, nb)
+    with pytest.raises(ValueError, match="chapter: a stored claim record cannot be read"):
         collect_records(tmp_path)
 
 
 def test_toleranced_and_ignored_cells_are_read_with_their_code_cell_numbers(tmp_path):
     import nbformat
-
-    from decaylab.ledger import ignored_cells, toleranced_cells
 
     spec = {"units": 4, "spread": 2, "why": "rounding", "lines": {"row": {"units": 8, "spread": 4}}}
     nb = nbformat.v4.new_notebook(
@@ -156,7 +167,7 @@ def test_toleranced_and_ignored_cells_are_read_with_their_code_cell_numbers(tmp_
             nbformat.v4.new_code_cell("y", metadata={"tags": ["nbval-ignore-output"]}),
         ]
     )
-    nbformat.write(nb, tmp_path / "chapter.ipynb")
+    _mini_book(tmp_path, nb)
     (cell,) = toleranced_cells(tmp_path)
     assert (cell.notebook, cell.code_cell, cell.first_line, cell.units, cell.spread) == (
         "chapter",

@@ -1,10 +1,19 @@
-"""The output comparer (tools/meaning.py): what it lets through and what it catches."""
+"""The output comparer (decaylab_book.meaning): what it lets through and what it catches."""
 
 import copy
 
 import nbformat
 import pytest
-from meaning import Tolerance, compare_cell, compare_notebooks, compare_record, compare_text, split, unit
+
+from decaylab_book.meaning import (
+    Tolerance,
+    compare_cell,
+    compare_notebooks,
+    compare_record,
+    compare_text,
+    split,
+    unit,
+)
 
 TOL = Tolerance(units=5)
 

@@ -5,7 +5,7 @@ the stored notebooks and fail on a cell never executed or executed out of order,
 stored error or stderr output, on SVG figures (random ids), on a measured number typed
 into the prose, on an output left uncompared without a stated reason, on printed lines too
 wide for the text column, and on evidence text typed by hand. The claim records
-themselves are checked once, by ``decaylab.ledger.check_ledger`` (tests/test_ledger.py).
+themselves are checked once, by ``decaylab_book.ledger.check_ledger`` (tests/test_ledger.py).
 """
 
 import ast
@@ -13,10 +13,10 @@ import re
 
 import nbformat
 import pytest
-from bookfiles import ROOT, notebooks
 
 from decaylab.claims import METADATA_KEY
-from decaylab.ledger import IGNORE_REASON, IGNORE_TAG, ignored_cells
+from decaylab_book import budgets
+from decaylab_book.files import IGNORE_REASON, IGNORE_TAG, ROOT, ignored_cells, notebooks
 
 NOTEBOOKS = notebooks()
 IDS = [p.name for p in NOTEBOOKS]
@@ -144,13 +144,13 @@ def test_no_measured_number_typed_into_the_prose(path):
 
 
 def test_every_ignored_output_has_a_reason():
-    missing = [f"{c.notebook} code cell {c.code_cell}" for c in ignored_cells(ROOT / "book") if not c.reason]
+    missing = [f"{c.notebook} code cell {c.code_cell}" for c in ignored_cells() if not c.reason]
     assert not missing, f"cells tagged {IGNORE_TAG} without {IGNORE_REASON!r}: {missing}"
 
 
 # --- Printed results fit the text column ------------------------------------------------------
 
-MAX_OUTPUT_CHARS = 76
+MAX_OUTPUT_CHARS = budgets.OUTPUT_LINE_CHARS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -2,11 +2,11 @@
 
 Each notebook runs top to bottom in a fresh kernel twice: on the machine's own kernels and
 thread count (as a reader runs it, and as `make refresh` wrote the stored outputs) and on
-PyTorch's non-vectorized kernels with one thread (``SECOND_PATH`` in tools/nbtools.py), which
+PyTorch's non-vectorized kernels with one thread (``SECOND_PATH`` in decaylab_book.nbtools), which
 rounds long float32 runs differently, as another CPU would. Both runs are compared with the
-stored outputs by meaning (tools/meaning.py): verdicts, claim statements, words and counts
+stored outputs by meaning (decaylab_book.meaning): verdicts, claim statements, words and counts
 exactly; summaries of training runs within the tolerance their cell declares, sized from the
-spread measured across numerical paths (tools/tolerances.py). A verdict or a claim's check
+spread measured across numerical paths (decaylab_book.tolerances). A verdict or a claim's check
 that changes on either path fails here, and so does an error in any cell.
 
 The tests at the end prove that each declared tolerance can fail: a number moved just beyond
@@ -17,10 +17,22 @@ import copy
 
 import nbformat
 import pytest
-from bookfiles import notebooks
-from meaning import _NUMBER, KEY, TOLERANCE, Tolerance, _texts, compare_cell, compare_notebooks, split, unit
-from nbtools import SECOND_PATH, execute
-from tolerances import FACTOR, FLOOR
+from conftest import second_path_run
+
+from decaylab_book.files import notebooks
+from decaylab_book.meaning import (
+    _NUMBER,
+    KEY,
+    TOLERANCE,
+    Tolerance,
+    _texts,
+    compare_cell,
+    compare_notebooks,
+    split,
+    unit,
+)
+from decaylab_book.nbtools import SECOND_PATH, execute
+from decaylab_book.tolerances import FACTOR, FLOOR
 
 NOTEBOOKS = notebooks()
 PATHS = ["machine", SECOND_PATH]
@@ -31,14 +43,16 @@ PATHS = ["machine", SECOND_PATH]
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_fresh_outputs_mean_what_is_stored(path, numerical_path):
     stored = nbformat.read(path, as_version=4)
-    fresh, _ = execute(path, numerical_path=numerical_path, allow_errors=True, timeout=1800)
+    fresh = second_path_run(path) if numerical_path == SECOND_PATH else None  # tests/conftest.py
+    if fresh is None:
+        fresh, _ = execute(path, numerical_path=numerical_path, allow_errors=True, timeout=1800)
     problems = compare_notebooks(stored, fresh)
     assert not problems, (
         f"{path.name} on the numerical path {numerical_path!r} differs from its stored outputs:\n  "
         + "\n  ".join(problems[:20])
         + "\nA verdict, a check, a word or a count changed, or a number moved beyond its cell's declared "
         "tolerance. If the change is meant, run `make refresh`; if only rounding moved it, measure the "
-        "spread with tools/tolerances.py."
+        "spread with python -m decaylab_book.tolerances."
     )
 
 

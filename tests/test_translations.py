@@ -1,23 +1,19 @@
 """The Chinese edition's catalogues: what counts as translated, and how glued numbers survive translation.
 
-The build (``tools/nbtools.py build``) runs ``tools/translations.py check`` first; these unit
+The build (``python -m decaylab_book.nbtools build``) runs ``python -m decaylab_book.translations check`` first; these unit
 tests show what it refuses: a message missing from its ``.po`` file, an empty translation,
 and a fuzzy one (sphinx-intl marks a message fuzzy when its English changed).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
-from bookfiles import ROOT
 
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-
-import translations
-from decaylab_book import _glue_from, _language_switch
+from decaylab_book import translations
+from decaylab_book.sphinx.edition import _glue_from, _language_switch
 
 
 def write(path: Path, messages: dict[str, tuple[str, bool]]) -> None:

@@ -8,7 +8,7 @@ What lives here is what two chapters, or a chapter and a test, need:
 * :mod:`decaylab.bridges`: the same weights in a PyTorch module and a Paddle layer;
 * :mod:`decaylab.claims`: how a chapter states and checks a claim;
 * :mod:`decaylab.stats`: decision rules for claims about training outcomes (many seeds);
-* :mod:`decaylab.ledger`: the source posts' claims and the records that check them;
+* :mod:`decaylab.verdicts`: the four verdicts a claim can get;
 * :mod:`decaylab.data`: the toy line of post 003 and scikit-learn's digits;
 * :mod:`decaylab.stacked`: many small MLPs trained as one batched computation;
 * :mod:`decaylab.rosetta`: every way to ask for regularization in PyTorch, Paddle and
@@ -16,7 +16,10 @@ What lives here is what two chapters, or a chapter and a test, need:
 * :mod:`decaylab.notebook`: quiet notebook setup, capturing log messages;
 * :mod:`decaylab.plotting`: the house style of the figures.
 
-Ideas that only one chapter explains stay in that chapter, visible to the reader.
+Ideas that only one chapter explains stay in that chapter, visible to the reader. What builds
+the book (its files, the ledger, the Chinese edition, the Sphinx extension, the test tools) is
+the separate package ``decaylab_book``; ``decaylab`` knows nothing of it, and works from a
+regular install.
 """
 
 from .claims import claim, close, compare, measured, within

@@ -25,7 +25,7 @@ A claim about training outcomes also takes a ``decision`` made by a rule of
 
 If everything passes, a verdict box is displayed. Its stored output carries the record as
 metadata under the key ``"decaylab"`` (:data:`METADATA_KEY`), so that the claims ledger can
-be built from the notebooks themselves (:func:`decaylab.ledger.collect_records` reads the
+be built from the notebooks themselves (the book's build, ``decaylab_book.files.collect_records``, reads the
 records back with :meth:`ClaimRecord.from_metadata`).
 
 A verdict is what the *evidence* supports: "does not hold" is stated with checks that
@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from . import _checks, i18n
+from . import _checks, verdicts
 from .stats import Decision
 
 __all__ = [
@@ -63,22 +63,10 @@ __all__ = [
     "within",
 ]
 
-#: The verdicts a claim can get, and the short name each one has in CSS classes
-#: (``decaylab-verdict-<slug>`` on the box, ``ledger-<slug>`` in the ledger).
-VERDICT_SLUGS = {
-    "holds": "holds",
-    "holds with a caveat": "caveat",
-    "does not hold": "fails",
-    "not settled at this scale": "unsettled",
-}
-VERDICTS = tuple(VERDICT_SLUGS)
-
-#: The verdicts a decision rule's outcome allows the chapter to state.
-_ALLOWED_BY_OUTCOME = {
-    "holds": ("holds", "holds with a caveat"),
-    "does not hold": ("does not hold",),
-    "not settled at this scale": ("not settled at this scale",),
-}
+#: The verdicts a claim can get (:mod:`decaylab.verdicts`), and the short name of each in CSS classes.
+VERDICTS = verdicts.WORDS
+VERDICT_SLUGS = {v.word: v.slug for v in verdicts.ALL}
+_ALLOWED_BY_OUTCOME = verdicts.ALLOWED_BY_OUTCOME
 
 #: The four source posts, by the number their file name starts with (000-003); the book's
 #: references and landing page give each post's title, author and address.
@@ -101,7 +89,6 @@ SOURCES = {**POSTS, **ANCHORS, "book": "this book"}
 METADATA_KEY = "decaylab"
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_LABELS = {v: v.upper().replace("HOLDS WITH A CAVEAT", "HOLDS, WITH A CAVEAT") for v in VERDICTS}
 
 
 class ClaimCheckFailed(AssertionError):
@@ -115,11 +102,6 @@ class Evidence:
     label: str
     passed: bool
     shown: str = ""
-    #: The label in Chinese (filled in by :func:`claim` from the catalogue, see
-    #: :mod:`decaylab.i18n`), and the shown text in Chinese where it has words
-    #: (``None``: the same as ``shown``).
-    label_zh: str | None = None
-    shown_zh: str | None = None
 
     def __post_init__(self):
         _label(self.label)
@@ -130,10 +112,6 @@ class Evidence:
             raise TypeError(
                 f"shown must be a string (the measurement, rounded); got {type(self.shown).__name__}"
             )
-        for name in ("label_zh", "shown_zh"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"{name} must be None or a string; got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -153,10 +131,6 @@ class ClaimRecord:
     note: str | None = None
     decision: Decision | None = None
     notebook: str | None = None
-    #: The statement, caveat and note in Chinese (see :meth:`translated`).
-    statement_zh: str | None = None
-    caveat_zh: str | None = None
-    note_zh: str | None = None
 
     def to_metadata(self) -> dict:
         """The record as plain JSON-able data (what is stored under ``METADATA_KEY``)."""
@@ -180,52 +154,6 @@ class ClaimRecord:
     def with_notebook(self, notebook: str) -> ClaimRecord:
         return replace(self, notebook=notebook)
 
-    def translated(self) -> ClaimRecord:
-        """The record with its Chinese texts looked up in the catalogue (:func:`decaylab.i18n.zh`)."""
-        decision = self.decision
-        if decision is not None:
-            decision = replace(decision, quantity_zh=i18n.zh(decision.quantity))
-        evidence = []
-        for e in self.evidence:
-            shown_zh = e.shown_zh or (i18n.shown_zh(e.shown) if e.shown else None)
-            evidence.append(
-                replace(e, label_zh=i18n.zh(e.label), shown_zh=None if shown_zh == e.shown else shown_zh)
-            )
-        return replace(
-            self,
-            statement_zh=i18n.zh(self.statement),
-            caveat_zh=i18n.zh(self.caveat),
-            note_zh=i18n.zh(self.note),
-            evidence=tuple(evidence),
-            decision=decision,
-        )
-
-    def untranslated(self) -> list[str]:
-        """The texts of this record that have no Chinese translation yet (empty: none)."""
-        missing = [f"statement {self.statement!r}"] if self.statement_zh is None else []
-        if self.caveat is not None and self.caveat_zh is None:
-            missing.append(f"caveat {self.caveat!r}")
-        if self.note is not None and self.note_zh is None:
-            missing.append(f"note {self.note!r}")
-        missing += [f"evidence label {e.label!r}" for e in self.evidence if e.label_zh is None]
-        missing += [
-            f"evidence value {e.shown!r}"
-            for e in self.evidence
-            if e.shown and e.shown_zh is None and i18n.needs_zh(e.shown) and i18n.zh(e.shown) is None
-        ]
-        if self.decision is not None and self.decision.quantity_zh is None:
-            missing.append(f"decision quantity {self.decision.quantity!r}")
-        return missing
-
-    def texts(self) -> list[str]:
-        """Every English text of this record that the Chinese edition translates."""
-        out = [self.statement, *(t for t in (self.caveat, self.note) if t is not None)]
-        out += [e.label for e in self.evidence]
-        out += [e.shown for e in self.evidence if e.shown and i18n.needs_zh(e.shown)]
-        if self.decision is not None:
-            out.append(self.decision.quantity)
-        return out
-
     @property
     def slug(self) -> str:
         """The verdict's short name in CSS classes."""
@@ -244,49 +172,30 @@ class ClaimRecord:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """The verdict box, in English and (where translated) Chinese: each text twice, in
-        ``<span lang="en" class="dl-en">`` and ``<span lang="zh-CN" class="dl-zh">``; the book's
-        CSS shows the one of the page's language. Colours come from the book's CSS classes, in
-        light and dark mode."""
+        """The verdict box (English). Colours come from the book's CSS classes, in light and
+        dark mode; the Chinese edition renders its own box from the record at build time."""
+        esc = html.escape
         items = "".join(
-            f"<li>✓ {_both(e.label, e.label_zh)}"
-            + (
-                f": <code>{_both(e.shown, e.shown_zh or e.shown) if e.shown_zh else html.escape(e.shown)}</code>"
-                if e.shown
-                else ""
-            )
-            + "</li>"
+            f"<li>✓ {esc(e.label)}" + (f": <code>{esc(e.shown)}</code>" if e.shown else "") + "</li>"
             for e in self.evidence
         )
         extra = ""
-        zh_words = i18n.WORDS_ZH
         if self.decision:
             d = self.decision
-            rule_zh = d.rule_zh()
             extra += (
-                f'<p class="decaylab-claim-rule"><b>{_both("Rule (declared before the run):", zh_words["Rule (declared before the run):"] if rule_zh else None)}</b> '
-                f"{_both(d.rule, rule_zh)}</p>"
-                f'<p class="decaylab-claim-result"><b>{_both("Result:", zh_words["Result:"] if rule_zh else None)}</b> '
-                f"<code>{_both(d.shown(), d.shown_zh() if rule_zh else None)}</code> "
-                f"→ {_both(d.concluded(), i18n.concluded_zh(d.outcome, d.case) if rule_zh else None)}</p>"
+                f'<p class="decaylab-claim-rule"><b>Rule (declared before the run):</b> {esc(d.rule)}</p>'
+                f'<p class="decaylab-claim-result"><b>Result:</b> <code>{esc(d.shown())}</code> '
+                f"→ {esc(d.concluded())}</p>"
             )
         if self.caveat:
-            extra += (
-                f'<p class="decaylab-claim-caveat"><b>{_both("Caveat:", zh_words["Caveat:"] if self.caveat_zh else None)}</b> '
-                f"{_both(self.caveat, self.caveat_zh)}</p>"
-            )
+            extra += f'<p class="decaylab-claim-caveat"><b>Caveat:</b> {esc(self.caveat)}</p>'
         if self.note:
-            extra += (
-                f'<p class="decaylab-claim-note"><b>{_both("Note:", zh_words["Note:"] if self.note_zh else None)}</b> '
-                f"{_both(self.note, self.note_zh)}</p>"
-            )
-        zh_verdict = i18n.VERDICTS_ZH[self.verdict] if self.statement_zh else None
-        source = SOURCES[self.source]
+            extra += f'<p class="decaylab-claim-note"><b>Note:</b> {esc(self.note)}</p>'
         return (
             f'<div id="claim-{self.id}" class="decaylab-claim decaylab-verdict-{self.slug}">'
-            f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{_both(_LABELS[self.verdict], zh_verdict)}</b> '
-            f'<span class="decaylab-claim-meta">· {html.escape(self.id)} · {_both(source, i18n.zh(source))}</span></p>'
-            f'<p class="decaylab-claim-statement">{_both(self.statement, self.statement_zh)}</p>'
+            f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{esc(verdicts.BY_WORD[self.verdict].label)}</b> '
+            f'<span class="decaylab-claim-meta">· {esc(self.id)} · {esc(SOURCES[self.source])}</span></p>'
+            f'<p class="decaylab-claim-statement">{esc(self.statement)}</p>'
             f'<ul class="decaylab-claim-evidence">{items}</ul>'
             f"{extra}</div>"
         )
@@ -296,13 +205,6 @@ class ClaimRecord:
             {"text/plain": self.to_text(), "text/html": self.to_html()},
             {METADATA_KEY: self.to_metadata()},
         )
-
-
-def _both(en: str, zh: str | None) -> str:
-    """``en`` (escaped), or both languages in spans that the book's CSS chooses between."""
-    if zh is None:
-        return html.escape(en)
-    return f'<span lang="en" class="dl-en">{html.escape(en)}</span><span lang="zh-CN" class="dl-zh">{html.escape(zh)}</span>'
 
 
 def _label(label) -> str:
@@ -360,16 +262,14 @@ def close(label: str, actual, desired, *, atol, rtol=0.0) -> Evidence:
     ok = bool(np.all(agree & np.isfinite(a) & np.isfinite(d)))
     tol = f"atol={atol:g}" + (f", rtol={rtol:g}" if rtol else "")
     if ok:
-        shown, shown_zh = f"agree within {tol}", i18n.close_shown_zh("agree", tol=tol)
+        shown = f"agree within {tol}"
     elif not (np.all(np.isfinite(a)) and np.all(np.isfinite(d))):
         count = int(np.sum(~(np.isfinite(a) & np.isfinite(d))))
         shown = f"differ: {count} non-finite value(s)"
-        shown_zh = i18n.close_shown_zh("non-finite", count=count)
     else:
         count, largest = int(np.sum(~agree)), f"{float(np.max(diff)):.3g}"
         shown = f"differ: {count} of {a.size} exceed {tol} (max |difference| = {largest})"
-        shown_zh = i18n.close_shown_zh("differ", count=count, size=a.size, tol=tol, largest=largest)
-    return Evidence(label=label, passed=ok, shown=shown, shown_zh=shown_zh)
+    return Evidence(label=label, passed=ok, shown=shown)
 
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -450,7 +350,7 @@ def evaluate_claim(
     _checks.one_of("source", source, SOURCES)
     _checks.one_of("verdict", verdict, VERDICTS)
     statement = _checks.text("statement", statement, what="a non-empty string: the claim in one sentence")
-    if verdict == "holds with a caveat":
+    if verdict == verdicts.CAVEAT.word:
         if caveat is None:
             raise ValueError(
                 "caveat must be a non-empty string when verdict is 'holds with a caveat'; got None"
@@ -520,7 +420,7 @@ def claim(claim_id: str, **fields) -> None:
 
     Raises :class:`ClaimCheckFailed` if a check failed or the decision disagrees.
     """
-    record = evaluate_claim(claim_id, **fields).translated()
+    record = evaluate_claim(claim_id, **fields)
     try:
         from IPython.display import display
     except ImportError:  # plain Python: print the text form

@@ -24,7 +24,10 @@ from collections.abc import Iterator
 
 from . import _checks
 
-__all__ = ["capture_logs", "setup_notebook"]
+__all__ = ["KERAS_BACKEND", "capture_logs", "import_keras", "setup_notebook"]
+
+#: The book runs Keras 3 on its PyTorch backend (no TensorFlow): the one place this is set.
+KERAS_BACKEND = "torch"
 
 
 def setup_notebook(*, paddle: bool = True, torch: bool = True) -> None:
@@ -91,3 +94,21 @@ def capture_logs(logger: str = "", level: int = logging.INFO) -> Iterator[list[s
         target.handlers = saved_handlers
         target.setLevel(saved_level)
         target.propagate = saved_propagate
+
+
+def import_keras():
+    """Keras 3 on the book's backend (:data:`KERAS_BACKEND`): sets ``KERAS_BACKEND`` if unset
+    and imports ``keras``; refuses another backend, asked for or already imported."""
+    backend = os.environ.setdefault("KERAS_BACKEND", KERAS_BACKEND)
+    if backend != KERAS_BACKEND:
+        raise RuntimeError(
+            f"the book runs Keras 3 on its {KERAS_BACKEND!r} backend; KERAS_BACKEND is {backend!r}"
+        )
+    import keras
+
+    if keras.backend.backend() != KERAS_BACKEND:
+        raise RuntimeError(
+            f"Keras was already imported with the {keras.backend.backend()!r} backend; "
+            f"set KERAS_BACKEND={KERAS_BACKEND} first"
+        )
+    return keras

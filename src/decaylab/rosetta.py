@@ -21,7 +21,6 @@ Paddle's ``Linear`` and Keras's ``Dense`` (both ``[in, out]``) are in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from . import _checks
 from .bridges import keras_to_torch, read_paddle, read_paddle_grads, torch_to_keras, write_paddle
+from .notebook import import_keras
 from .reference import replay_error
 
 __all__ = [
@@ -158,21 +158,6 @@ def one_batch(seed: int = 1, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, size=n).astype(np.int64)
 
 
-def _keras():
-    backend = os.environ.setdefault("KERAS_BACKEND", "torch")
-    if backend != "torch":
-        raise RuntimeError(
-            f"decaylab.rosetta runs Keras 3 on its PyTorch backend; KERAS_BACKEND is {backend!r}"
-        )
-    import keras
-
-    if keras.backend.backend() != "torch":
-        raise RuntimeError(
-            f"Keras was already imported with the {keras.backend.backend()!r} backend; set KERAS_BACKEND=torch first"
-        )
-    return keras
-
-
 def _row(row_id) -> Row:
     return ROWS[_checks.one_of("row_id", row_id, ROWS)]
 
@@ -254,7 +239,7 @@ def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
 
 
 def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
-    keras = _keras()
+    keras = import_keras()
     import torch
 
     reg = {
@@ -479,7 +464,7 @@ def _exclusion_paddle(x, exclude, lr, coeff, steps):
 
 
 def _exclusion_keras(x, exclude, lr, coeff, steps):
-    keras = _keras()
+    keras = import_keras()
     import torch
 
     keras.utils.set_random_seed(0)

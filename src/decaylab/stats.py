@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from . import _checks
+from . import _checks, verdicts
 
 __all__ = [
     "OUTCOMES",
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: What a decision rule can conclude (a subset of :data:`decaylab.claims.VERDICTS`).
-HOLDS, FAILS, UNSETTLED = "holds", "does not hold", "not settled at this scale"
+HOLDS, FAILS, UNSETTLED = verdicts.HOLDS.word, verdicts.FAILS.word, verdicts.UNSETTLED.word
 OUTCOMES = (HOLDS, FAILS, UNSETTLED)
 
 #: At least this many seeds for a decision about training outcomes.
@@ -88,8 +88,6 @@ class Decision:
     confidence: float
     digits: int
     outcome: str
-    #: ``quantity`` in Chinese (filled in by :func:`decaylab.claims.claim` from the catalogue).
-    quantity_zh: str | None = None
     #: The seed schedule the decision followed (:func:`sequential`); empty for a fixed number.
     schedule: tuple[int, ...] = ()
     #: The confidence of the interval at each count of the schedule (the last is the rule's).
@@ -138,26 +136,6 @@ class Decision:
         return (
             f"mean {self.estimate:+.{d}f}, {percent(self.confidence)} CI "
             f"[{self.low:+.{d}f}, {self.high:+.{d}f}] over {self.n} seeds; margin {self.margin:.{d}f}"
-        )
-
-    def shown_zh(self) -> str:
-        """:meth:`shown` in Chinese (the same rounded numbers)."""
-        from .i18n import decision_shown_zh
-
-        d = self.digits
-        return decision_shown_zh(
-            f"{self.estimate:+.{d}f}", f"{self.low:+.{d}f}", f"{self.high:+.{d}f}",
-            self.confidence, self.n, f"{self.margin:.{d}f}",
-        )  # fmt: skip
-
-    def rule_zh(self) -> str | None:
-        """The rule in Chinese, or ``None`` while ``quantity_zh`` is missing."""
-        from .i18n import decision_rule_zh
-
-        if self.quantity_zh is None:
-            return None
-        return decision_rule_zh(
-            self.quantity_zh, self.confidence, self.margin, self.schedule, self.schedule_confidence
         )
 
     def to_metadata(self) -> dict:

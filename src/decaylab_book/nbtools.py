@@ -1,7 +1,8 @@
 """Execute and build the book: shared by the Makefile, the tests and the benchmarks.
 
-    python tools/nbtools.py refresh [NOTEBOOK.ipynb ...]   # re-execute in place (default: all)
-    python tools/nbtools.py build                          # the strict build of both editions
+    python -m decaylab_book.nbtools refresh [NOTEBOOK.ipynb ...]   # re-execute in place (default: all)
+    python -m decaylab_book.nbtools build                          # the strict build of both editions
+    python -m decaylab_book.nbtools execute PATH FOLDER [NOTEBOOK.ipynb ...]   # run on a numerical path
 
 Notebooks run with their own folder as working directory, in a fresh kernel of the
 current Python environment, top to bottom, so that execution counts are 1, 2, 3, ...
@@ -16,8 +17,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from bookfiles import ROOT, notebooks
 from nbclient import NotebookClient
+
+from .editions import LANGUAGE, SITE_FOLDERS
+from .files import ROOT, notebooks
 
 KERNEL = "python3"
 
@@ -25,7 +28,7 @@ KERNEL = "python3"
 #: thread count the machine picks (how `make refresh` writes the stored outputs, and how a
 #: reader runs a chapter); the others round long float32 runs differently, as another CPU
 #: would. `make test` runs every notebook on "machine" and on SECOND_PATH and compares both
-#: with the stored outputs by meaning (tools/meaning.py); tools/tolerances.py measures the
+#: with the stored outputs by meaning (decaylab_book.meaning); decaylab_book.tolerances measures the
 #: spread across all of them to size the declared tolerances.
 PATHS = {
     "machine": {},
@@ -66,6 +69,21 @@ def execute(
     return nb, time.perf_counter() - start
 
 
+def execute_into(numerical_path: str, folder: Path, paths: list[Path]) -> None:
+    """Execute each notebook on ``numerical_path`` (errors kept in the outputs) and write it into
+    ``folder`` under its own name, each file appearing whole (written aside, then renamed), so a
+    reader polling the folder never sees half a notebook. ``make test`` runs this in the
+    background for the second numerical path (tests/conftest.py)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        nb, seconds = execute(path, numerical_path=numerical_path, allow_errors=True, timeout=1800)
+        partial = folder / f".{path.name}.partial"
+        nbformat.write(nb, partial)
+        partial.rename(folder / path.name)
+        print(f"{path.name}: {seconds:.1f} s on {numerical_path}", flush=True)
+
+
 def refresh(paths: list[Path]) -> None:
     for path in paths:
         print(f"executing {path} ...", flush=True)
@@ -77,14 +95,14 @@ def refresh(paths: list[Path]) -> None:
 
 #: The two editions: Sphinx language and output folder. The Chinese edition is built from the
 #: same sources and stored outputs, its prose translated by the catalogues in ``locales/``.
-EDITIONS = {"en": ROOT / "_build" / "html", "zh_CN": ROOT / "_build" / "html" / "zh"}
+EDITIONS = {language: ROOT / "_build" / "html" / folder for language, folder in SITE_FOLDERS.items()}
 GETTEXT_DIR = ROOT / "_build" / "gettext"
 
 
 def sphinx_command(builder: str, language: str = "en") -> list[str]:
     """The command that runs one Sphinx build of the book (``html`` of one edition, or
     ``gettext``) in a fresh Python process: see :func:`run_sphinx`."""
-    return [sys.executable, str(Path(__file__).resolve()), "sphinx", builder, language]
+    return [sys.executable, "-m", "decaylab_book.nbtools", "sphinx", builder, language]
 
 
 def run_sphinx(builder: str, language: str) -> int:
@@ -112,13 +130,13 @@ def run_sphinx(builder: str, language: str) -> int:
 
 def build(*, capture: bool = False) -> subprocess.CompletedProcess:
     """Build both editions, as `make book` does: first check that every message has its Chinese
-    translation (``tools/translations.py check``), then the English edition into
+    translation (``python -m decaylab_book.translations check``), then the English edition into
     ``_build/html`` and the Chinese one into ``_build/html/zh``. Stops at the first failure;
     with ``capture`` the output is returned instead of printed."""
     steps = [
-        [sys.executable, str(ROOT / "tools" / "translations.py"), "check"],
+        [sys.executable, "-m", "decaylab_book.translations", "check"],
         sphinx_command("html", "en"),
-        sphinx_command("html", "zh_CN"),
+        sphinx_command("html", LANGUAGE),
     ]
     out, err = [], []
     for command in steps:
@@ -133,11 +151,14 @@ def build(*, capture: bool = False) -> subprocess.CompletedProcess:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "refresh":
         refresh([Path(p) for p in sys.argv[2:]] or notebooks())
+    elif len(sys.argv) >= 4 and sys.argv[1] == "execute" and sys.argv[2] in PATHS:
+        execute_into(sys.argv[2], Path(sys.argv[3]), [Path(p) for p in sys.argv[4:]] or notebooks())
     elif sys.argv[1:] == ["build"]:
         sys.exit(build().returncode)
     elif len(sys.argv) == 4 and sys.argv[1] == "sphinx" and sys.argv[3] in EDITIONS:
         sys.exit(run_sphinx(sys.argv[2], sys.argv[3]))
     else:
         sys.exit(
-            "usage: python tools/nbtools.py refresh [NOTEBOOK.ipynb ...] | build | sphinx html|gettext en|zh_CN"
+            "usage: python -m decaylab_book.nbtools refresh [NOTEBOOK.ipynb ...] | build | "
+            f"execute {'|'.join(PATHS)} FOLDER [NOTEBOOK.ipynb ...] | sphinx html|gettext en|{LANGUAGE}"
         )

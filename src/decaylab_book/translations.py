@@ -1,8 +1,8 @@
 """The Chinese edition's message catalogues: extract, update, check.
 
-    python tools/translations.py update   # `make translations`: after changing a chapter
-    python tools/translations.py check    # what the build runs first: every message translated?
-    python tools/translations.py lint [FILE.po ...]   # translations that lost markup or numbers
+    python -m decaylab_book.translations update   # `make translations`: after changing a chapter
+    python -m decaylab_book.translations check    # what the build runs first: every message translated?
+    python -m decaylab_book.translations lint [FILE.po ...]   # translations that lost markup or numbers
 
 ``update`` extracts every message of the book into ``_build/gettext`` (Sphinx's gettext
 builder: one ``.pot`` per page, the pages' prose and the notebooks' markdown cells and figure
@@ -11,9 +11,9 @@ claim records stored in each notebook, and ``claims/ledger.pot``: the ledger's p
 of the posts' claims, the sources' names and the reasons of cells whose output is not compared, and of the tolerances),
 then merges them into ``locales/zh_CN/LC_MESSAGES/`` with ``sphinx-intl update`` (a
 new message arrives empty, a changed one marked fuzzy with its old translation as a start),
-regenerates the Chinese font subsets (``tools/cjk_font.py``) and lists what is left to
-translate. After translating, run ``make refresh`` for the chapters whose claims changed
-(their verdict boxes store both languages), then ``make book``.
+regenerates the Chinese font subsets (:mod:`decaylab_book.fonts`) and lists what is left to
+translate. After translating, ``make book``: the Chinese verdict boxes are rendered from the
+English records and the catalogues at build time, so no notebook is executed again.
 
 ``check`` fails (exit code 1) if any message of a fresh extraction is missing, empty or
 fuzzy in its ``.po`` file, or if a translation lost what must stay as the English has it
@@ -28,15 +28,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bookfiles import BOOK, ROOT
-
-from decaylab import i18n
 from decaylab.claims import SOURCES
-from decaylab.ledger import SEED_CLAIMS, collect_records, ignored_cells, toleranced_cells
+
+from . import editions
+from .files import ROOT, collect_records, ignored_cells, toleranced_cells
+from .ledger import SEED_CLAIMS
 
 POT_DIR = ROOT / "_build" / "gettext"
 LOCALES = ROOT / "locales"
-PO_DIR = LOCALES / i18n.LANGUAGE / "LC_MESSAGES"
+PO_DIR = LOCALES / editions.LANGUAGE / "LC_MESSAGES"
 
 
 def claim_texts() -> dict[str, list[str]]:
@@ -44,11 +44,11 @@ def claim_texts() -> dict[str, list[str]]:
     records' texts) and ``ledger`` (the posts' claims as the ledger paraphrases them, the
     sources' names, the reasons of the cells whose output is not compared and of the tolerances)."""
     texts: dict[str, list[str]] = {}
-    for record in collect_records(BOOK):
-        texts.setdefault(record.notebook, []).extend(record.texts())
+    for record in collect_records():
+        texts.setdefault(record.notebook, []).extend(editions.texts(record))
     ledger = [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values())
-    ledger += [cell.reason for cell in ignored_cells(BOOK)]
-    ledger += [cell.why for cell in toleranced_cells(BOOK)]
+    ledger += [cell.reason for cell in ignored_cells()]
+    ledger += [cell.why for cell in toleranced_cells()]
     texts["ledger"] = ledger
     return {name: list(dict.fromkeys(t)) for name, t in texts.items()}  # unique, in order
 
@@ -57,7 +57,7 @@ def write_claims_pots(folder: Path = POT_DIR) -> list[Path]:
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
-    target = folder / i18n.CLAIMS_DOMAIN
+    target = folder / editions.CLAIMS_DOMAIN
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.glob("*.pot"):
         stale.unlink()
@@ -75,7 +75,7 @@ def write_claims_pots(folder: Path = POT_DIR) -> list[Path]:
 
 def extract(*, quiet: bool = True) -> int:
     """Run Sphinx's gettext builder into ``_build/gettext`` and write ``claims.pot``."""
-    from nbtools import sphinx_command
+    from .nbtools import sphinx_command
 
     proc = subprocess.run(sphinx_command("gettext"), capture_output=quiet, text=True, check=False)
     if proc.returncode != 0:
@@ -100,7 +100,7 @@ def untranslated(pot_dir: Path = POT_DIR, po_dir: Path = PO_DIR) -> dict[str, li
         with pot.open("rb") as f:
             wanted = [m.id for m in read_po(f) if m.id]
         po = po_dir / pot.relative_to(pot_dir).with_suffix(".po")
-        done = i18n.read_catalogue(po)
+        done = editions.read_catalogue(po)
         missing = [msgid for msgid in wanted if msgid not in done]
         if missing:
             problems[po.relative_to(po_dir).as_posix()] = missing
@@ -185,8 +185,7 @@ def check() -> int:
             f"The Chinese edition is incomplete: {total} message(s) untranslated or fuzzy.\n"
             f"{report(problems)}\n"
             "Run `make translations`, translate the empty and fuzzy entries of these .po files "
-            "(remove the fuzzy flag when done), then `make refresh` for chapters whose claims "
-            "changed, and build again."
+            "(remove the fuzzy flag when done), and build again."
         )
         return 1
     broken = lint(sorted(PO_DIR.rglob("*.po")))
@@ -196,7 +195,7 @@ def check() -> int:
             f"targets, numbers):\n{report(broken)}"
         )
         return 1
-    from cjk_font import FONT, FONT_ZH, font_chars, used_cjk_chars, zh_edition_chars
+    from .fonts import FONT, FONT_ZH, font_chars, used_cjk_chars, zh_edition_chars
 
     for chars, font in ((used_cjk_chars(), FONT), (zh_edition_chars(), FONT_ZH)):
         missing = chars - font_chars(font)
@@ -215,10 +214,21 @@ def update() -> int:
         return code
     sphinx_intl = Path(sys.executable).with_name("sphinx-intl")
     subprocess.run(
-        [str(sphinx_intl), "update", "-p", str(POT_DIR), "-l", i18n.LANGUAGE, "-d", str(LOCALES), "-w", "0"],
+        [
+            str(sphinx_intl),
+            "update",
+            "-p",
+            str(POT_DIR),
+            "-l",
+            editions.LANGUAGE,
+            "-d",
+            str(LOCALES),
+            "-w",
+            "0",
+        ],
         check=True,
     )
-    from cjk_font import main as make_fonts
+    from .fonts import main as make_fonts
 
     make_fonts()
     problems = untranslated()
@@ -227,11 +237,11 @@ def update() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["lint"]:  # python tools/translations.py lint FILE.po ...
+    if sys.argv[1:2] == ["lint"]:  # python -m decaylab_book.translations lint FILE.po ...
         found = lint([Path(p).resolve() for p in sys.argv[2:]] or sorted(PO_DIR.rglob("*.po")))
         print(report(found, limit=1000) if found else "no problems")
         sys.exit(1 if found else 0)
     commands = {"update": update, "check": check}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python tools/translations.py update | check | lint [FILE.po ...]")
+        sys.exit("usage: python -m decaylab_book.translations update | check | lint [FILE.po ...]")
     sys.exit(commands[sys.argv[1]]())

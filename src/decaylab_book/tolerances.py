@@ -1,12 +1,12 @@
 """Measure how far the notebooks' outputs move across numerical paths, and size the tolerances.
 
-    python tools/tolerances.py run NAME [NOTEBOOK ...]   # execute on path NAME into _build/paths/NAME
-    python tools/tolerances.py measure NAME [NAME ...]   # per cell: spread in units of the last digit
-    python tools/tolerances.py write NAME [NAME ...]     # store each cell's tolerance from that spread
+    python -m decaylab_book.tolerances run NAME [NOTEBOOK ...]   # execute on path NAME into _build/paths/NAME
+    python -m decaylab_book.tolerances measure NAME [NAME ...]   # per cell: spread in units of the last digit
+    python -m decaylab_book.tolerances write NAME [NAME ...]     # store each cell's tolerance from that spread
 
 A long float32 training run rounds differently on another CPU, thread count or kernel set, and
-its summaries move (tools/meaning.py explains how the tests compare them). ``run`` executes
-every notebook on one of the numerical paths of ``tools/nbtools.py`` (PATHS) and keeps the
+its summaries move (:mod:`decaylab_book.meaning` explains how the tests compare them). ``run`` executes
+every notebook on one of the numerical paths of :mod:`decaylab_book.nbtools` (PATHS) and keeps the
 executed copies; ``measure`` compares them with the stored outputs and prints, per code cell,
 the largest difference of a printed number in units of its last digit, and every difference
 that no tolerance may cover (a word, a verdict, a count); ``write`` stores in each cell whose
@@ -21,24 +21,17 @@ import math
 import sys
 
 import nbformat
-from bookfiles import ROOT, notebooks
-from meaning import KEY, TOLERANCE, number_spread
-from nbtools import PATHS, execute
 
-from decaylab.ledger import TOLERANCE_REASON
+from .files import ROOT, TOLERANCE_REASON, notebooks
+from .meaning import KEY, TOLERANCE, number_spread
+from .nbtools import PATHS, execute_into
 
 OUT = ROOT / "_build" / "paths"
 FACTOR, FLOOR = 2.0, 2
 
 
 def run(name: str, names: list[str]) -> None:
-    for path in notebooks():
-        if names and path.stem not in names:
-            continue
-        nb, seconds = execute(path, numerical_path=name, allow_errors=True, timeout=1800)
-        (OUT / name).mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, OUT / name / path.name)
-        print(f"{path.name}: {seconds:.1f} s on {name}", flush=True)
+    execute_into(name, OUT / name, [p for p in notebooks() if not names or p.stem in names])
 
 
 def spreads(names: list[str]) -> dict[tuple[str, int], tuple[dict[str, float], bool, list[str], list[str]]]:
@@ -84,7 +77,7 @@ def measure(names: list[str]) -> int:
 
 def _why(old: dict | None) -> str:
     """The reason a person wrote for a cell's tolerance, or the default one
-    (:data:`decaylab.ledger.TOLERANCE_REASON`)."""
+    (:data:`decaylab_book.files.TOLERANCE_REASON`)."""
     written = str((old or {}).get("why", "")).strip()
     return written if written and not written.startswith(TOLERANCE_REASON) else TOLERANCE_REASON
 

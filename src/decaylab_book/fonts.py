@@ -16,7 +16,7 @@ show is in their edition's font. ``make translations`` regenerates both (this sc
 Debian's full font:
 
     apt-get install fonts-noto-cjk        # or set CJK_FONT_SOURCE to a NotoSansCJK-Regular.ttc
-    .venv/bin/python tools/cjk_font.py
+    .venv/bin/python -m decaylab_book.fonts
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .files import BOOK, ROOT, notebooks
+
 FONTS = ROOT / "book" / "_static" / "fonts"
 FONT = FONTS / "decaylab-cjk.woff2"
 FONT_ZH = FONTS / "decaylab-cjk-zh.woff2"
 SOURCE = Path(os.environ.get("CJK_FONT_SOURCE", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-# The Chinese halves of the verdict boxes (class "dl-zh"), hidden on English pages.
-_ZH_SPANS = re.compile(r'<span lang="zh-CN" class="dl-zh">.*?</span>', re.S)
 # The Chinese fields of the bibliography (``howpublished_zh``), shown by the Chinese edition only.
 _ZH_FIELDS = re.compile(r"^\s*\w+_zh\s*=.*$", re.M)
 
@@ -41,23 +40,19 @@ _ZH_FIELDS = re.compile(r"^\s*\w+_zh\s*=.*$", re.M)
 def sources() -> list[Path]:
     """Every file whose text the English edition shows: the pages, notebooks (their outputs
     too) and bibliography, and the book's table of contents (the navigation's captions)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from bookfiles import BOOK, notebooks
-
     pages = [p for pattern in ("*.md", "*.bib") for p in sorted(BOOK.rglob(pattern))]
     return pages + notebooks() + [ROOT / "_toc.yml"]
 
 
 def _shown_text(path: Path) -> str:
     """The text of a page as the English edition can show it: a notebook's cells and the
-    outputs a page displays (the verdict boxes without their Chinese halves), not its metadata
-    (where the claim records keep their Chinese texts) nor its glued values; a bibliography
-    without its Chinese fields."""
+    outputs a page displays, not its metadata nor its glued values; a bibliography without its
+    Chinese fields."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".bib":
         return _ZH_FIELDS.sub("", text)
     if path.suffix != ".ipynb":
-        return _ZH_SPANS.sub("", text)
+        return text
     import json
 
     parts = []
@@ -66,16 +61,16 @@ def _shown_text(path: Path) -> str:
         for out in cell.get("outputs", []):
             parts.append("".join(out.get("text", "")))
             for mime in ("text/plain", "text/html", "text/markdown"):
-                parts.append(_ZH_SPANS.sub("", "".join(out.get("data", {}).get(mime, ""))))
+                parts.append("".join(out.get("data", {}).get(mime, "")))
     return "\n".join(parts)
 
 
 def used_cjk_chars() -> set[str]:
     """Every CJK character the English edition shows (see :func:`sources`), and the label of
     its link to the Chinese edition."""
-    from decaylab import i18n
+    from .editions import SWITCH_TO_ZH
 
-    chars = set(CJK.findall(i18n.SWITCH_TO_ZH))
+    chars = set(CJK.findall(SWITCH_TO_ZH))
     for path in sources():
         if path.exists():
             chars |= set(CJK.findall(_shown_text(path)))
@@ -88,13 +83,10 @@ def zh_edition_chars() -> set[str]:
 
     from babel.messages.pofile import read_po
 
-    from decaylab import i18n
-
     chars = used_cjk_chars()
     texts = [(ROOT / "_config.yml").read_text(encoding="utf-8")]
-    texts += [Path(i18n.__file__).read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.rglob("*.py"))]
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book").rglob("*.bib"))]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book" / "_ext").glob("*.py"))]
     catalogues = sorted((ROOT / "locales").rglob("*.po"))
     for package, pattern in (
         ("sphinx", "locale/zh_CN/LC_MESSAGES/*.po"),

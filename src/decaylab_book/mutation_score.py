@@ -1,6 +1,6 @@
 """Print the mutation score of the last `mutmut run` (read from `mutmut export-cicd-stats`).
 
-python tools/mutation_score.py     # after `mutmut run`; `make mutants` does both
+python -m decaylab_book.mutation_score     # after `mutmut run`; `make mutants` does both
 """
 
 from __future__ import annotations

@@ -3,38 +3,21 @@
 :data:`SEED_CLAIMS` lists the claims the four posts make (paraphrased, in the book's
 words), each with the id of the claim record that checks it. The records themselves live
 in the notebooks' stored outputs: :func:`decaylab.claims.claim` writes each one, with its
-verdict and evidence, as output metadata. :func:`collect_records` reads them back, and
-the ledger page (the ``claims-ledger`` directive in ``book/_ext``) is built from both at
+verdict and evidence, as output metadata. :func:`decaylab_book.files.collect_records` reads them back, and
+the ledger page (the ``claims-ledger`` directive of :mod:`decaylab_book.sphinx.pages`) is built from both at
 build time, so a verdict on the ledger is always the verdict the chapter printed.
 :func:`check_ledger` lists what would make the ledger wrong; a test runs it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import _checks
-from .claims import _ALLOWED_BY_OUTCOME, METADATA_KEY, POSTS, SOURCES, VERDICTS, ClaimRecord
-from .i18n import concluded_zh, zh
+from decaylab import _checks
+from decaylab.claims import POSTS, SOURCES, ClaimRecord
+from decaylab.verdicts import ALLOWED_BY_OUTCOME, BY_WORD, CAVEAT
 
-__all__ = [
-    "IGNORE_REASON",
-    "IGNORE_TAG",
-    "SEED_CLAIMS",
-    "TOLERANCE_REASON",
-    "IgnoredCell",
-    "SeedClaim",
-    "TolerancedCell",
-    "book_notebooks",
-    "check_ledger",
-    "collect_records",
-    "evidence_summary",
-    "ignored_cells",
-    "toleranced_cells",
-    "untranslated_claims",
-]
+__all__ = ["SEED_CLAIMS", "SeedClaim", "check_ledger", "evidence_summary"]
 
 
 @dataclass(frozen=True)
@@ -205,136 +188,24 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
 )
 
 
-def book_notebooks(book_dir: str | Path) -> list[Path]:
-    """Every notebook under ``book_dir``, in file order (checkpoints left out).
+def evidence_summary(record: ClaimRecord, limit: int = 2, *, edition=None) -> str:
+    """The measured evidence in a few words: the decision (if any) and the first ``limit``
+    checks, in the words of ``edition`` (:mod:`decaylab_book.editions`; English by default)."""
+    from .editions import ENGLISH
 
-    The one list of the book's notebooks: the ledger, the Sphinx extension, the tests and
-    the tools all use it.
-    """
-    book_dir = Path(book_dir)
-    if not book_dir.is_dir():
-        raise ValueError(f"book_dir must be an existing folder holding the notebooks; got {str(book_dir)!r}")
-    return sorted(p for p in book_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-
-
-def collect_records(book_dir: str | Path) -> list[ClaimRecord]:
-    """Every claim record stored in the notebooks under ``book_dir``, in file order.
-
-    Each is read back with :meth:`ClaimRecord.from_metadata`, with ``notebook`` set to the
-    notebook's path relative to ``book_dir``, without the ``.ipynb`` suffix. A stored record
-    that cannot be read raises ``ValueError`` naming the notebook.
-    """
-    book_dir = Path(book_dir)
-    records = []
-    for path in book_notebooks(book_dir):
-        name = path.relative_to(book_dir).with_suffix("").as_posix()
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        for cell in nb.get("cells", []):
-            for out in cell.get("outputs", []):
-                meta = out.get("metadata", {}).get(METADATA_KEY)
-                if meta and "claim" in meta:
-                    try:
-                        records.append(ClaimRecord.from_metadata(meta, notebook=name))
-                    except (KeyError, TypeError) as exc:
-                        raise ValueError(f"{name}: a stored claim record cannot be read ({exc})") from exc
-    return records
-
-
-def evidence_summary(record: ClaimRecord, limit: int = 2, *, zh: bool = False) -> str:
-    """The measured evidence in a few words: the decision (if any) and the first checks
-    (in Chinese with ``zh``, where the record has its translations)."""
     limit = _checks.integer("limit", limit, low=0)
+    ed = edition or ENGLISH
     parts = []
     d = record.decision
-    if zh:
-        if d:
-            parts.append(f"按判定规则{concluded_zh(d.outcome, d.case)}（{d.shown_zh()}）")
-        parts += [
-            (e.label_zh or e.label) + (f"（{e.shown_zh or e.shown}）" if e.shown else "")
-            for e in record.evidence[:limit]
-        ]
-        more = len(record.evidence) - limit
-        return "；".join(parts + ([f"另有 {more} 项检查"] if more > 0 else []))
     if d:
-        parts.append(f"{d.concluded()} by its rule ({d.shown()})")
-    parts += [e.label + (f" ({e.shown})" if e.shown else "") for e in record.evidence[:limit]]
+        parts.append(ed.by_rule(ed.concluded(d), ed.decision_shown(d)))
+    parts += [
+        ed.text(e.label) + (ed.paren(ed.shown(e.shown)) if e.shown else "") for e in record.evidence[:limit]
+    ]
     more = len(record.evidence) - limit
     if more > 0:
-        parts.append(f"{'and ' if parts else ''}{more} more check{'s' if more > 1 else ''}")
-    return "; ".join(parts)
-
-
-#: The tag that makes the output comparison (tools/meaning.py) skip a cell's printed text (its
-#: claim records are still compared), and the metadata key of the reason why. The name is
-#: nbval's, kept so that notebooks tagged for nbval mean the same here.
-IGNORE_TAG = "nbval-ignore-output"
-IGNORE_REASON = "nbval-ignore-output-reason"
-
-
-@dataclass(frozen=True)
-class IgnoredCell:
-    """A code cell whose printed output is not compared (``reason`` is empty if none is given)."""
-
-    notebook: str
-    code_cell: int  # 1-based, counting code cells only
-    first_line: str
-    reason: str
-
-
-def _code_cells(book_dir: Path):
-    """(notebook name, 1-based code-cell number, first line of code, cell metadata) of every code
-    cell of the notebooks under ``book_dir``, in file order."""
-    for path in book_notebooks(book_dir):
-        name = path.relative_to(book_dir).with_suffix("").as_posix()
-        n_code = 0
-        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-            if cell.get("cell_type") != "code":
-                continue
-            n_code += 1
-            source = "".join(cell.get("source", "")).strip().splitlines()
-            first = next((line for line in source if line.strip() and not line.startswith("#")), "")
-            yield name, n_code, first, cell.get("metadata", {})
-
-
-def ignored_cells(book_dir: str | Path) -> list[IgnoredCell]:
-    """Every cell tagged :data:`IGNORE_TAG` in the notebooks under ``book_dir``, in file order."""
-    return [
-        IgnoredCell(name, n, first, str(meta.get(IGNORE_REASON, "")).strip())
-        for name, n, first, meta in _code_cells(Path(book_dir))
-        if IGNORE_TAG in meta.get("tags", [])
-    ]
-
-
-#: Why a cell's numbers need a tolerance, where nobody wrote a more specific reason
-#: (tools/tolerances.py writes it; the reproducibility page states it once).
-TOLERANCE_REASON = "summaries of training runs, which round differently on other CPUs"
-
-
-@dataclass(frozen=True)
-class TolerancedCell:
-    """A code cell whose training summaries are compared within a tolerance (tools/meaning.py)."""
-
-    notebook: str
-    code_cell: int  # 1-based, counting code cells only
-    first_line: str
-    units: float
-    spread: float
-    lines: dict
-    why: str
-
-
-def toleranced_cells(book_dir: str | Path) -> list[TolerancedCell]:
-    """Every cell that declares ``metadata["decaylab"]["tolerance"]`` in the notebooks under
-    ``book_dir``, in file order."""
-    cells = []
-    for name, n, first, meta in _code_cells(Path(book_dir)):
-        spec = meta.get(METADATA_KEY, {}).get("tolerance")
-        if spec:
-            lines, why = dict(spec.get("lines", {})), str(spec.get("why", "")).strip()
-            cells.append(
-                TolerancedCell(name, n, first, float(spec["units"]), float(spec.get("spread", 0)), lines, why)
-            )
-    return cells
+        parts.append(ed.more_checks(more, after_others=bool(parts)))
+    return ed.semicolon.join(parts)
 
 
 def check_ledger(records: list[ClaimRecord]) -> list[str]:
@@ -359,13 +230,13 @@ def check_ledger(records: list[ClaimRecord]) -> list[str]:
             problems.append(f"{where} has no check")
         if not all(e.passed for e in rec.evidence):
             problems.append(f"{where} stores a failed check")
-        if rec.verdict not in VERDICTS:
+        if rec.verdict not in BY_WORD:
             problems.append(f"{where} has an unknown verdict {rec.verdict!r}")
-        elif rec.decision and rec.verdict not in _ALLOWED_BY_OUTCOME.get(rec.decision.outcome, ()):
+        elif rec.decision and rec.verdict not in ALLOWED_BY_OUTCOME.get(rec.decision.outcome, ()):
             problems.append(f"{where} says {rec.verdict!r} but its rule gave {rec.decision.outcome!r}")
         if rec.source not in SOURCES:
             problems.append(f"{where} has an unknown source {rec.source!r}")
-        if (rec.verdict == "holds with a caveat") != bool(rec.caveat):
+        if (rec.verdict == CAVEAT.word) != bool(rec.caveat):
             problems.append(f"{where}: a caveat goes with 'holds with a caveat' and only with it")
         if not rec.statement.strip():
             problems.append(f"{where} has an empty statement")
@@ -385,33 +256,9 @@ def check_ledger(records: list[ClaimRecord]) -> list[str]:
         if rec.source in POSTS and rec.id not in checked:
             problems.append(
                 f"record {rec.id!r} ({rec.notebook}) comes from post {rec.source} but no entry of "
-                "SEED_CLAIMS points to it: add the post's claim to decaylab.ledger.SEED_CLAIMS"
+                "SEED_CLAIMS points to it: add the post's claim to decaylab_book.ledger.SEED_CLAIMS"
             )
     missing_posts = sorted(set(POSTS) - {s.post for s in SEED_CLAIMS})
     if missing_posts:
         problems.append(f"posts with no seed claim in the ledger: {missing_posts}")
-    return problems
-
-
-def untranslated_claims(records: list[ClaimRecord]) -> list[str]:
-    """What the Chinese edition would show in English, as a list of messages (empty: nothing).
-
-    Every record must hold its Chinese texts (:meth:`ClaimRecord.untranslated`: the
-    notebook ran with the translations in ``locales/``), and every paraphrase of a post's
-    claim and every source's name must be in the claims catalogues (:func:`decaylab.i18n.zh`).
-    The Sphinx extension runs it in both editions' builds, so that a chapter whose claims
-    changed cannot be published half translated.
-    """
-    problems = []
-    for rec in records:
-        missing = rec.untranslated()
-        if missing:
-            problems.append(
-                f"record {rec.id!r} ({rec.notebook}) has no Chinese for: "
-                + "; ".join(missing)
-                + " (translate them in locales/zh_CN/LC_MESSAGES/claims/, then re-run the notebook)"
-            )
-    for text in [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values()):
-        if zh(text) is None:
-            problems.append(f"no Chinese in locales/zh_CN/LC_MESSAGES/claims/ledger.po for {text!r}")
     return problems

@@ -21,7 +21,7 @@ patterns; they cannot say "within 0.8 points"), so the book compares them here:
   2.5e-02 by 3): each number is printed at the precision its author chose for it, so one
   count of units fits a table that mixes scales. ``spread`` is the largest difference, in
   the same units, measured across numerical paths when the tolerance was set
-  (``tools/tolerances.py``); the tolerance is sized from it: ``max(2, ceil(2 x spread))``.
+  (:mod:`decaylab_book.tolerances`); the tolerance is sized from it: ``max(2, ceil(2 x spread))``.
   ``lines`` gives a row of a printed table (a line that contains the text; for a claim, a
   check whose label contains it, or "note", "caveat", "decision") its own tolerance: a
   chaotic setting's row gets a wide one, the stable rows keep theirs. Integers (counts,
@@ -241,8 +241,6 @@ def compare_record(stored: dict, fresh: dict, tolerance: Tolerance | None) -> li
         per_look = ("n", "confidence", *numbers) if other_look else ()
         for field in sorted(set(sd) | set(fd)):
             a, b = sd.get(field), fd.get(field)
-            if field.endswith("_zh"):
-                continue  # translations come from the catalogues, not from the run
             if field in per_look:
                 continue  # the same rule stopped at another count of seeds: other seeds' numbers
             if field in numbers:

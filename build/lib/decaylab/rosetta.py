@@ -1,0 +1,515 @@
+"""One reference, three frameworks: what each way of asking for regularization really does.
+
+Every *row* is one way a user asks for weight decay or an L1/L2 penalty in PyTorch,
+PaddlePaddle or Keras 3 (on its PyTorch backend). :func:`run_row` builds the same small
+network (4-8-3, tanh) in that framework from one set of initial weights, trains it a few
+steps on one batch with cross-entropy, and records every parameter's trajectory and
+its *data* gradients (the gradient of the loss without any penalty). :func:`identify`
+then asks which configuration of the NumPy reference (:mod:`decaylab.reference`)
+reproduces each trajectory: that, and nothing typed by hand, is what the rosetta
+chapter's tables report. The names of those configurations (:data:`L2_C`,
+:data:`DECOUPLED_C`, ...) are constants, shared by :func:`candidates`, the tests and the
+chapter.
+
+:func:`exclusion_recipe` runs each framework's own way to decay the weights but not the
+biases and normalization parameters.
+
+Weights travel in PyTorch's layout (``"0.weight"`` is ``[8, 4]``); the conversions to
+Paddle's ``Linear`` and Keras's ``Dense`` (both ``[in, out]``) are in
+:mod:`decaylab.bridges`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+from .bridges import keras_to_torch, read_paddle, read_paddle_grads, torch_to_keras, write_paddle
+from .notebook import import_keras
+from .reference import replay_error
+
+__all__ = [
+    "CANDIDATE_LABELS",
+    "DECOUPLED_C",
+    "EXCLUSION_KEYS",
+    "FRAMEWORKS",
+    "L1_C",
+    "L1_C_L2_TWO_C",
+    "L2_C",
+    "L2_HALF_C",
+    "L2_TWO_C",
+    "NAMES",
+    "NOTHING",
+    "ROWS",
+    "IdentificationFailed",
+    "Row",
+    "candidates",
+    "exclusion_recipe",
+    "identify",
+    "initial_weights",
+    "one_batch",
+    "run_row",
+]
+
+FRAMEWORKS = ("PyTorch", "Paddle", "Keras 3")
+#: The parameters of the 4-8-3 network, by their PyTorch names.
+NAMES = ("0.weight", "0.bias", "2.weight", "2.bias")
+_SHAPES = {"0.weight": (8, 4), "0.bias": (8,), "2.weight": (3, 8), "2.bias": (3,)}
+
+# -- the names of the reference configurations a row can be identified as ---------------------------
+#: No regularization reaches the parameter.
+NOTHING = "nothing"
+#: Coupled L2 adding ``c/2·w`` to the gradient (penalty ``c/4·Σw²``).
+L2_HALF_C = "L2, adds c/2·w"
+#: Coupled L2 adding ``c·w`` to the gradient (penalty ``c/2·Σw²``: PyTorch's, Paddle's convention).
+L2_C = "L2, adds c·w"
+#: Coupled L2 adding ``2c·w`` to the gradient (penalty ``c·Σw²``: Keras's ``l2(c)``).
+L2_TWO_C = "L2, adds 2c·w"
+#: Coupled L1 adding ``c·sign(w)`` to the gradient (penalty ``c·Σ|w|``).
+L1_C = "L1, adds c·sign(w)"
+#: Keras's ``l1_l2(l1=c, l2=c)``: ``c·sign(w) + 2c·w``.
+L1_C_L2_TWO_C = "L1 + L2, adds c·sign(w) + 2c·w"
+#: Decoupled decay: the weights are multiplied by ``1 − lr·c`` outside the gradient.
+DECOUPLED_C = "decoupled, w·(1 − lr·c)"
+#: Every label, in the order :func:`candidates` lists them.
+CANDIDATE_LABELS = (NOTHING, L2_HALF_C, L2_C, L2_TWO_C, L1_C, L1_C_L2_TWO_C, DECOUPLED_C)
+
+#: The momentum of every SGD row (the posts' and the frameworks' usual value).
+MOMENTUM = 0.9
+
+#: Replay error below which a candidate explains a trajectory (float32 rounding level) ...
+MATCH_TOLERANCE = 2e-6
+#: ... and above which every other candidate must stay, or the identification is ambiguous.
+RUNNER_UP_GAP = 1e-4
+
+
+@dataclass(frozen=True)
+class Row:
+    """One way to ask for regularization.
+
+    ``request`` is the code as a user writes it (Keras's ``l1``, ``l2`` and ``l1_l2`` are
+    ``keras.regularizers``' functions); ``optimizer`` is the reference optimizer that
+    matches it: ``"momentum"`` (SGD with momentum 0.9) or ``"adam"``.
+    """
+
+    id: str
+    framework: str
+    request: str
+    optimizer: str
+
+    @property
+    def reference(self) -> dict:
+        """Keyword arguments of the reference optimizer that matches this row's optimizer."""
+        cfg = {"optimizer": self.optimizer}
+        if self.optimizer == "momentum":
+            cfg["momentum"] = MOMENTUM
+        if self.framework == "Keras 3" and self.optimizer == "adam":
+            cfg["eps_style"] = "keras"
+        return cfg
+
+
+ROWS: dict[str, Row] = {
+    r.id: r
+    for r in [
+        Row("torch-sgd", "PyTorch", "SGD(params, lr, momentum=0.9, weight_decay=c)", "momentum"),
+        Row("torch-adam", "PyTorch", "Adam(params, lr, weight_decay=c)", "adam"),
+        Row("torch-adamw", "PyTorch", "AdamW(params, lr, weight_decay=c)", "adam"),
+        Row("torch-penalty-l2", "PyTorch", "loss + c/2 * sum((p**2).sum() for p in params)", "momentum"),
+        Row("torch-penalty-l1", "PyTorch", "loss + c * sum(p.abs().sum() for p in params)", "momentum"),
+        Row("paddle-l2decay", "Paddle", "Momentum(lr, weight_decay=L2Decay(c))", "momentum"),
+        Row("paddle-l1decay", "Paddle", "Momentum(lr, weight_decay=L1Decay(c))", "momentum"),
+        Row("paddle-float", "Paddle", "Momentum(lr, weight_decay=c)", "momentum"),
+        Row(
+            "paddle-paramattr",
+            "Paddle",
+            "attr = ParamAttr(regularizer=L2Decay(c)); Linear(4, 8, weight_attr=attr)",
+            "momentum",
+        ),
+        Row("paddle-adamw", "Paddle", "AdamW(lr, weight_decay=c)", "adam"),
+        Row("keras-l2", "Keras 3", "Dense(n, kernel_regularizer=l2(c))", "momentum"),
+        Row("keras-l1", "Keras 3", "Dense(n, kernel_regularizer=l1(c))", "momentum"),
+        Row("keras-l1l2", "Keras 3", "Dense(n, kernel_regularizer=l1_l2(l1=c, l2=c))", "momentum"),
+        Row("keras-sgd", "Keras 3", "SGD(lr, momentum=0.9, weight_decay=c)", "momentum"),
+        Row("keras-adam", "Keras 3", "Adam(lr, weight_decay=c)", "adam"),
+        Row("keras-adamw", "Keras 3", "AdamW(lr, weight_decay=c)", "adam"),
+    ]
+}
+
+
+class IdentificationFailed(AssertionError):
+    """No reference configuration replays a trajectory, or more than one does."""
+
+
+def initial_weights(seed: int = 0) -> dict[str, np.ndarray]:
+    """Initial weights of the 4-8-3 network, in PyTorch's layout, drawn with NumPy."""
+    seed = _checks.integer("seed", seed, low=0)
+    rng = np.random.default_rng(seed)
+    return {n: rng.uniform(-0.5, 0.5, size=s).astype(np.float32) for n, s in _SHAPES.items()}
+
+
+def one_batch(seed: int = 1, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """One batch ``(x [n, 4] float32, y [n] int64 in 0..2)``."""
+    seed = _checks.integer("seed", seed, low=0)
+    n = _checks.integer("n", n, low=1)
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, size=n).astype(np.int64)
+
+
+def _row(row_id) -> Row:
+    return ROWS[_checks.one_of("row_id", row_id, ROWS)]
+
+
+# -- running one row ---------------------------------------------------------------------------------
+
+
+def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        for n, p in net.named_parameters():
+            p.copy_(torch.from_numpy(weights[n]))
+    params = dict(net.named_parameters())
+    if row.id == "torch-sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=coeff)
+    elif row.id == "torch-adam":
+        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=coeff)
+    elif row.id == "torch-adamw":
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=coeff)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    traj = {n: [weights[n].copy()] for n in NAMES}
+    grads = {n: [] for n in NAMES}
+    for _ in range(steps):
+        data_loss = torch.nn.functional.cross_entropy(net(xt), yt) * (0.0 if zero_data else 1.0)
+        penalty = 0.0
+        if row.id == "torch-penalty-l2":
+            penalty = coeff / 2 * sum((p**2).sum() for p in net.parameters())
+        elif row.id == "torch-penalty-l1":
+            penalty = coeff * sum(p.abs().sum() for p in net.parameters())
+        data_grads = torch.autograd.grad(data_loss, list(params.values()), retain_graph=True)
+        opt.zero_grad()
+        (data_loss + penalty).backward()
+        opt.step()
+        for (n, p), g in zip(params.items(), data_grads, strict=True):
+            grads[n].append(g.numpy().copy())
+            traj[n].append(p.detach().numpy().copy())
+    return traj, grads
+
+
+def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
+    import paddle
+    from paddle.regularizer import L1Decay, L2Decay
+
+    attr = paddle.ParamAttr(regularizer=L2Decay(coeff)) if row.id == "paddle-paramattr" else None
+    net = paddle.nn.Sequential(
+        paddle.nn.Linear(4, 8, weight_attr=attr), paddle.nn.Tanh(), paddle.nn.Linear(8, 3, weight_attr=attr)
+    )
+    write_paddle(net, weights)
+    wd = {
+        "paddle-l2decay": L2Decay(coeff),
+        "paddle-l1decay": L1Decay(coeff),
+        "paddle-float": float(coeff),
+        "paddle-paramattr": None,
+    }
+    if row.id == "paddle-adamw":
+        opt = paddle.optimizer.AdamW(lr, parameters=net.parameters(), weight_decay=coeff)
+    else:
+        opt = paddle.optimizer.Momentum(
+            lr, momentum=MOMENTUM, parameters=net.parameters(), weight_decay=wd[row.id]
+        )
+    xp, yp = paddle.to_tensor(x), paddle.to_tensor(y)
+    traj = {n: [weights[n].copy()] for n in NAMES}
+    grads = {n: [] for n in NAMES}
+    for _ in range(steps):
+        loss = paddle.nn.functional.cross_entropy(net(xp), yp) * (0.0 if zero_data else 1.0)
+        loss.backward()
+        # Paddle adds its regularizers inside step(): .grad is the data gradient.
+        for n, g in read_paddle_grads(net).items():
+            grads[n].append(g)
+        opt.step()
+        opt.clear_grad()
+        for n, w in read_paddle(net).items():
+            traj[n].append(w)
+    return traj, grads
+
+
+def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
+    keras = import_keras()
+    import torch
+
+    reg = {
+        "keras-l2": lambda: keras.regularizers.l2(coeff),
+        "keras-l1": lambda: keras.regularizers.l1(coeff),
+        "keras-l1l2": lambda: keras.regularizers.l1_l2(l1=coeff, l2=coeff),
+    }.get(row.id, lambda: None)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="tanh", kernel_regularizer=reg()),
+            keras.layers.Dense(3, kernel_regularizer=reg()),
+        ]
+    )
+    kvars = model.trainable_variables  # kernel0, bias0, kernel1, bias1: the order of NAMES
+    for v, n in zip(kvars, NAMES, strict=True):
+        v.assign(torch_to_keras(n, weights[n]))
+    if row.id == "keras-adam":
+        opt = keras.optimizers.Adam(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
+    elif row.id == "keras-adamw":
+        opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
+    elif row.id == "keras-sgd":
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM, weight_decay=coeff)
+    else:
+        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    params = [v.value for v in kvars]
+    traj = {n: [weights[n].copy()] for n in NAMES}
+    grads = {n: [] for n in NAMES}
+    for _ in range(steps):
+        data_loss = torch.nn.functional.cross_entropy(model(xt), yt) * (0.0 if zero_data else 1.0)
+        penalty = sum(model.losses) if model.losses else 0.0
+        data_grads = torch.autograd.grad(data_loss, params, retain_graph=True)
+        total_grads = torch.autograd.grad(data_loss + penalty, params) if model.losses else data_grads
+        opt.apply([g.detach() for g in total_grads], kvars)
+        for n, v, g in zip(NAMES, kvars, data_grads, strict=True):
+            grads[n].append(keras_to_torch(n, g))
+            traj[n].append(keras_to_torch(n, v.value))
+    return traj, grads
+
+
+_RUNNERS = {"PyTorch": _run_torch, "Paddle": _run_paddle, "Keras 3": _run_keras}
+
+
+def _by_name(name: str, value) -> Mapping:
+    """``value`` if it is a dict with (at least) the keys :data:`NAMES`, else raise naming ``name``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict keyed by {NAMES}; got {type(value).__name__}")
+    missing = [n for n in NAMES if n not in value]
+    if missing:
+        raise ValueError(f"{name} must have the keys {NAMES}; missing {missing}")
+    return value
+
+
+def _check_weights(weights) -> dict[str, np.ndarray]:
+    weights = _by_name("weights", weights)
+    out = {}
+    for n in NAMES:
+        arr = _checks.array(f"weights[{n!r}]", weights[n])
+        if arr.shape != _SHAPES[n]:
+            raise ValueError(f"weights[{n!r}] must have shape {_SHAPES[n]} (PyTorch layout); got {arr.shape}")
+        out[n] = arr.astype(np.float32)
+    return out
+
+
+def _check_batch(batch) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(batch, tuple | list) or len(batch) != 2:
+        raise TypeError(f"batch must be a pair (x, y); got {type(batch).__name__}")
+    x = _checks.array("batch[0]", batch[0]).astype(np.float32)
+    y = np.asarray(batch[1])
+    if x.ndim != 2 or x.shape[1] != 4:
+        raise ValueError(f"batch[0] must have shape [n, 4]; got {x.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"batch[1] must hold integer labels; got dtype {y.dtype}")
+    if y.shape != (x.shape[0],) or not np.isin(y, (0, 1, 2)).all():
+        raise ValueError(f"batch[1] must hold {x.shape[0]} integer labels in 0..2")
+    return x, y.astype(np.int64)
+
+
+def run_row(
+    row_id: str,
+    weights=None,
+    batch=None,
+    *,
+    lr: float = 0.1,
+    coeff: float = 0.05,
+    steps: int = 3,
+    zero_data: bool = False,
+):
+    """Train the 4-8-3 network ``steps`` steps the way row ``row_id`` asks; return ``(trajectories, data_grads)``.
+
+    Both are dicts keyed by ``"0.weight", "0.bias", "2.weight", "2.bias"``, in PyTorch's
+    layout: ``trajectories[n]`` holds ``steps + 1`` arrays (the initial weights first),
+    ``data_grads[n]`` the ``steps`` data gradients. ``zero_data=True`` multiplies the data
+    loss by 0, so that only the regularization moves the weights.
+    """
+    row = _row(row_id)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    coeff = _checks.real("coeff", coeff, low=0.0)
+    steps = _checks.integer("steps", steps, low=1)
+    zero_data = _checks.flag("zero_data", zero_data)
+    weights = initial_weights() if weights is None else _check_weights(weights)
+    x, y = one_batch() if batch is None else _check_batch(batch)
+    return _RUNNERS[row.framework](row, weights, x, y, lr, coeff, steps, zero_data)
+
+
+# -- identifying what a row does ----------------------------------------------------------------------
+
+
+def candidates(coeff: float) -> dict[str, dict]:
+    """The reference configurations a row is compared against, by label (the constants above)."""
+    c = _checks.real("coeff", coeff, low=0.0)
+    return {
+        NOTHING: {"none": 0.0},
+        L2_HALF_C: {"l2": c / 2},
+        L2_C: {"l2": c},
+        L2_TWO_C: {"l2": 2 * c},
+        L1_C: {"l1": c},
+        L1_C_L2_TWO_C: {"l1": c, "l2": 2 * c},
+        DECOUPLED_C: {"decoupled": c},
+    }
+
+
+def identify(
+    row_id: str, trajectories, data_grads, *, lr: float = 0.1, coeff: float = 0.05
+) -> dict[str, str]:
+    """For each parameter, the label of the one candidate configuration that replays its trajectory.
+
+    ``trajectories`` and ``data_grads`` are what :func:`run_row` returned, run with the
+    same ``lr`` and ``coeff``. Raises :class:`IdentificationFailed` if no candidate
+    reproduces a trajectory to ``MATCH_TOLERANCE`` (2e-6), or if a second candidate also
+    comes within ``RUNNER_UP_GAP`` (1e-4): the identification would be ambiguous.
+    """
+    row = _row(row_id)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    coeff = _checks.real("coeff", coeff, low=0.0)
+    trajectories = _by_name("trajectories", trajectories)
+    data_grads = _by_name("data_grads", data_grads)
+    base = {**row.reference, "lr": lr}
+    found = {}
+    for n in NAMES:
+        errors = {
+            label: replay_error(trajectories[n], data_grads[n], decay=decay, **base)
+            for label, decay in candidates(coeff).items()
+        }
+        best, second = sorted(errors, key=errors.get)[:2]
+        if not errors[best] < MATCH_TOLERANCE:
+            raise IdentificationFailed(
+                f"{row_id}, {n}: no candidate replays the trajectory to {MATCH_TOLERANCE:g} "
+                f"(best {best!r}: {errors[best]:.1e})"
+            )
+        if not errors[second] > RUNNER_UP_GAP:
+            raise IdentificationFailed(
+                f"{row_id}, {n}: ambiguous between {best!r} ({errors[best]:.1e}) and "
+                f"{second!r} ({errors[second]:.1e})"
+            )
+        found[n] = best
+    return found
+
+
+# -- the exclusion recipe -------------------------------------------------------------------------
+
+#: The parameters of the Linear → LayerNorm → Linear model of :func:`exclusion_recipe`, in order.
+EXCLUSION_KEYS = (
+    "linear1.weight",
+    "linear1.bias",
+    "norm.weight",
+    "norm.bias",
+    "linear2.weight",
+    "linear2.bias",
+)
+
+
+def _exclusion_torch(x, exclude, lr, coeff, steps):
+    import torch
+
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(4, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 3)]
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of EXCLUSION_KEYS
+    with torch.no_grad():  # non-trivial values for the parameters that start at 0 or 1
+        for p in params[1:4] + params[5:]:
+            p.add_(0.5)
+    decay = [layers[0].weight, layers[2].weight] if exclude else params
+    rest = [p for p in params if all(p is not q for q in decay)]
+    groups = [{"params": decay, "weight_decay": coeff}] + (
+        [{"params": rest, "weight_decay": 0.0}] if rest else []
+    )
+    opt = torch.optim.AdamW(groups, lr=lr)
+    start = [p.detach().clone() for p in params]
+    xt = torch.from_numpy(x)
+    for _ in range(steps):
+        out = layers[2](layers[1](layers[0](xt)))
+        opt.zero_grad()
+        (0.0 * out.sum()).backward()
+        opt.step()
+    return [float(p.detach().norm() / s.norm()) for p, s in zip(params, start, strict=True)]
+
+
+def _exclusion_paddle(x, exclude, lr, coeff, steps):
+    import paddle
+
+    paddle.seed(0)
+    layers = [paddle.nn.Linear(4, 8), paddle.nn.LayerNorm(8), paddle.nn.Linear(8, 3)]
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]  # in the order of EXCLUSION_KEYS
+    for p in params[1:4] + params[5:]:  # non-trivial values for the parameters that start at 0 or 1
+        p.set_value(p.numpy() + 0.5)
+    decayed_names = {layers[0].weight.name, layers[2].weight.name}
+    opt = paddle.optimizer.AdamW(
+        lr,
+        parameters=params,
+        weight_decay=coeff,
+        apply_decay_param_fun=(lambda name: name in decayed_names) if exclude else None,
+    )
+    start = [p.numpy().copy() for p in params]
+    xp = paddle.to_tensor(x)
+    for _ in range(steps):
+        out = layers[2](layers[1](layers[0](xp)))
+        (0.0 * out.sum()).backward()
+        opt.step()
+        opt.clear_grad()
+    return [float(np.linalg.norm(p.numpy()) / np.linalg.norm(s)) for p, s in zip(params, start, strict=True)]
+
+
+def _exclusion_keras(x, exclude, lr, coeff, steps):
+    keras = import_keras()
+    import torch
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8), keras.layers.LayerNormalization(), keras.layers.Dense(3)]
+    )
+    kvars = model.trainable_variables  # kernel, bias, gamma, beta, kernel, bias
+    for v in kvars[1:4] + kvars[5:]:  # non-trivial values for the parameters that start at 0 or 1
+        v.assign(v.value.detach() + 0.5)
+    opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=coeff)
+    if exclude:
+        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    start = [v.value.detach().clone() for v in kvars]
+    xt = torch.from_numpy(x)
+    for _ in range(steps):
+        out = model(xt)
+        grads = torch.autograd.grad(0.0 * out.sum(), [v.value for v in kvars], allow_unused=True)
+        grads = [torch.zeros_like(v.value) if g is None else g for v, g in zip(kvars, grads, strict=True)]
+        opt.apply(grads, kvars)
+    return [float(v.value.detach().norm() / s.norm()) for v, s in zip(kvars, start, strict=True)]
+
+
+_EXCLUSIONS = {"PyTorch": _exclusion_torch, "Paddle": _exclusion_paddle, "Keras 3": _exclusion_keras}
+
+
+def exclusion_recipe(
+    framework: str, *, exclude: bool = True, lr: float = 0.1, coeff: float = 0.1, steps: int = 3
+) -> dict[str, float]:
+    """Decay weights but not biases or normalization parameters, with each framework's own tools.
+
+    Builds Linear(4, 8) → LayerNorm(8) → Linear(8, 3) in ``framework`` (biases and the
+    normalization parameters are moved off their initial 0 and 1 first), trains
+    ``steps`` steps of decoupled decay (AdamW) with a **zero data gradient**, so only the
+    decay can move a parameter, and returns ``{parameter: final / initial norm}``. With
+    the recipe (PyTorch: parameter groups; Paddle: ``apply_decay_param_fun``; Keras:
+    ``exclude_from_weight_decay``), the two Linear weights shrink by
+    ``(1 - lr*coeff)**steps`` and everything else stays at 1. ``exclude=False`` runs the
+    same optimizer without the recipe (every parameter decayed), for contrast. Keys:
+    :data:`EXCLUSION_KEYS`.
+    """
+    framework = _checks.one_of("framework", framework, FRAMEWORKS)
+    exclude = _checks.flag("exclude", exclude)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    coeff = _checks.real("coeff", coeff, low=0.0)
+    steps = _checks.integer("steps", steps, low=1)
+    x, _ = one_batch()
+    ratios = _EXCLUSIONS[framework](x, exclude, lr, coeff, steps)
+    return dict(zip(EXCLUSION_KEYS, ratios, strict=True))

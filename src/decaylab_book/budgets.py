@@ -1,0 +1,31 @@
+"""The book's budgets: the one place they are written.
+
+The pages quote them through MyST substitutions (``{{ notebook_seconds }}``: the Sphinx
+extension sets ``myst_substitutions`` from :data:`SUBSTITUTIONS`), the benchmarks print them
+next to what they measure, the hygiene tests enforce the ones a test can, and a test checks
+that the README says the same numbers.
+"""
+
+from __future__ import annotations
+
+#: Seconds per notebook on 2 CPU cores (``make bench`` measures; no test times a notebook).
+NOTEBOOK_SECONDS = 30
+#: The one chapter allowed more, its budget, and why (``make bench`` and the chapter say so).
+SLOW_NOTEBOOK = "adamw_figure"
+SLOW_NOTEBOOK_SECONDS = 90
+SLOW_NOTEBOOK_WHY = "20 seeds x 4 panels x 16 cells, the smallest run that decides"
+#: What one page may weigh, gzipped, with everything it loads (``benchmarks/page_weight.py``).
+PAGE_KB = 800
+#: The longest line a code cell may print (the 688 px text column at desktop width).
+OUTPUT_LINE_CHARS = 76
+#: The two test tiers on 2 CPU cores: ``make check`` in seconds, ``make test`` in minutes.
+CHECK_SECONDS = 90
+TEST_MINUTES = 12
+
+#: What the pages may quote, by substitution name.
+SUBSTITUTIONS = {
+    "notebook_seconds": str(NOTEBOOK_SECONDS),
+    "slow_notebook_seconds": str(SLOW_NOTEBOOK_SECONDS),
+    "page_kb": str(PAGE_KB),
+    "output_line_chars": str(OUTPUT_LINE_CHARS),
+}

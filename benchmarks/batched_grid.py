@@ -81,11 +81,11 @@ def mlp(g: dict, seed: int) -> torch.nn.Module:
 
 def torch_optimizer(params, args: dict, lr: float, decay: float):
     """The torch.optim equivalent of one cell (decay in the paper's units for decoupled panels)."""
-    if args["kind"] == "adam":
-        if args["decoupled"] == "paper":  # torch shrinks by lr_t * wd = eta_t * decay
+    if args["optimizer"] == "adam":
+        if args["decay"] == "decoupled_paper":  # torch shrinks by lr_t * wd = eta_t * decay
             return torch.optim.AdamW(params, lr=lr, weight_decay=decay / lr)
         return torch.optim.Adam(params, lr=lr, weight_decay=decay)
-    if args["decoupled"] == "paper":  # SGDW: torch has none; shrink by hand before each step
+    if args["decay"] == "decoupled_paper":  # SGDW: torch has none; shrink by hand before each step
         return torch.optim.SGD(params, lr=lr, momentum=args["momentum"])
     return torch.optim.SGD(params, lr=lr, momentum=args["momentum"], weight_decay=decay)
 
@@ -112,7 +112,7 @@ def loop_first_seed(g: dict, x, y, name: str, epochs: int):
                     group["lr"] = eta * lr
                 opt.zero_grad()
                 torch.nn.functional.cross_entropy(m(x[idx]), y[idx]).backward()
-                if args["kind"] == "sgd" and args["decoupled"] == "paper":
+                if args["optimizer"] == "momentum" and args["decay"] == "decoupled_paper":
                     with torch.no_grad():
                         for p in m.parameters():
                             p.mul_(1 - eta * decay)
@@ -127,9 +127,7 @@ def train_panel(g: dict, x, y, name: str, seeds: list, epochs: int) -> StackedML
     cells = [(s, lr, d * g["NORM"]) for s in seeds for lr in lrs for d in decays]
     inits = {s: mlp(g, s) for s in seeds}
     stack = StackedMLP.from_modules([inits[s] for s, _, _ in cells])
-    opt = BatchedOptimizer(
-        stack.parameters(), lr=[c[1] for c in cells], weight_decay=[c[2] for c in cells], **args
-    )
+    opt = BatchedOptimizer(stack.parameters(), lr=[c[1] for c in cells], coeff=[c[2] for c in cells], **args)
     steps = epochs * (len(x) // g["BATCH"])
     fit_classifiers(
         stack, opt, x, y, epochs=epochs, batch_size=g["BATCH"], order_seeds=[1000 + c[0] for c in cells],

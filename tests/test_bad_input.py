@@ -102,14 +102,15 @@ def test_stacked_engine_refuses_what_it_would_ignore_or_misread():
         StackedMLP([np.zeros((2, 3, 4))], [np.zeros((2, 1, 4))])
     torch.manual_seed(0)
     stack = StackedMLP.from_modules([torch.nn.Sequential(torch.nn.Linear(3, 2)) for _ in range(2)])
-    with pytest.raises(ValueError, match="weight_decay is not used by decay_mask with every entry False"):
-        BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, weight_decay=0.1, decay_mask=[False, False])
-    with pytest.raises(ValueError, match="l1 is not used by decay_mask with every entry False"):
-        BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, l1=0.1, decay_mask=[False, False])
+    for decay in ("l2", "l1", "decoupled"):
+        with pytest.raises(ValueError, match="coeff is not used by decay_mask with every entry False"):
+            BatchedOptimizer(
+                stack.parameters(), optimizer="sgd", lr=0.1, decay=decay, coeff=0.1, decay_mask=[False, False]
+            )
     BatchedOptimizer(
-        stack.parameters(), kind="sgd", lr=0.1, decay_mask=[False, False]
+        stack.parameters(), optimizer="sgd", lr=0.1, decay_mask=[False, False]
     )  # nothing to decay: fine
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
     x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
     args = {"epochs": 1, "batch_size": 2, "order_seeds": [0, 1]}
     for bad, message in (

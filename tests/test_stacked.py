@@ -68,27 +68,25 @@ WDS = [0.0, 1e-3, 0.1]
 @pytest.mark.parametrize(
     ("kind", "torch_opt", "extra"),
     [
-        ("sgd", lambda p, i: torch.optim.SGD(p, lr=LRS[i], weight_decay=WDS[i]), {}),
+        ("sgd", lambda p, i: torch.optim.SGD(p, lr=LRS[i], weight_decay=WDS[i]), {"decay": "l2"}),
         (
-            "sgd",
+            "momentum",
             lambda p, i: torch.optim.SGD(p, lr=LRS[i], momentum=0.9, weight_decay=WDS[i]),
-            {"momentum": 0.9},
+            {"momentum": 0.9, "decay": "l2"},
         ),
-        ("adam", lambda p, i: torch.optim.Adam(p, lr=LRS[i] / 10, weight_decay=WDS[i]), {}),
+        ("adam", lambda p, i: torch.optim.Adam(p, lr=LRS[i] / 10, weight_decay=WDS[i]), {"decay": "l2"}),
         (
-            "adamw",
+            "adam",
             lambda p, i: torch.optim.AdamW(p, lr=LRS[i] / 10, weight_decay=WDS[i]),
-            {"decoupled": True},
+            {"decay": "decoupled"},
         ),
     ],
     ids=["sgd", "momentum", "adam", "adamw"],
 )
 def test_stacked_matches_separate_torch_optim_runs(kind, torch_opt, extra):
     separate = run_separate(make_models(3), torch_opt)
-    lrs = LRS if kind == "sgd" else [lr / 10 for lr in LRS]
-    stack = run_stacked(
-        make_models(3), kind="adam" if kind == "adamw" else kind, lr=lrs, weight_decay=WDS, **extra
-    )
+    lrs = [lr / 10 for lr in LRS] if kind == "adam" else LRS
+    stack = run_stacked(make_models(3), optimizer=kind, lr=lrs, coeff=WDS, **extra)
     assert_same(stack, separate)
 
 
@@ -97,7 +95,7 @@ def test_decay_mask_leaves_biases_alone():
     stack = StackedMLP.from_modules(models)
     before = [b.detach().clone() for b in stack.biases]
     opt = BatchedOptimizer(
-        stack.parameters(), kind="sgd", lr=0.1, weight_decay=0.5, decay_mask=[True, False] * 2
+        stack.parameters(), optimizer="sgd", lr=0.1, decay="l2", coeff=0.5, decay_mask=[True, False] * 2
     )
     for p in stack.parameters():
         p.grad = torch.zeros_like(p)
@@ -109,7 +107,7 @@ def test_decay_mask_leaves_biases_alone():
 
 def test_proximal_l1_sets_small_weights_exactly_to_zero():
     w = torch.tensor([[[0.01, -0.5, 0.02]]], requires_grad=True)
-    opt = BatchedOptimizer([w], kind="sgd", lr=1.0, l1=0.05, l1_mode="proximal")
+    opt = BatchedOptimizer([w], optimizer="sgd", lr=1.0, decay="l1", coeff=0.05, l1_mode="proximal")
     w.grad = torch.zeros_like(w)
     opt.step()
     assert w.detach().numpy().tolist() == [[[0.0, pytest.approx(-0.45), 0.0]]]
@@ -119,11 +117,19 @@ def test_bad_arguments_are_named():
     models = make_models(2)
     stack = StackedMLP.from_modules(models)
     with pytest.raises(ValueError, match=r"lr must be one number or one per model \(2\); got 3 values"):
-        BatchedOptimizer(stack.parameters(), kind="sgd", lr=[0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match=r"kind must be one of 'sgd', 'adam'"):
-        BatchedOptimizer(stack.parameters(), kind="rmsprop", lr=0.1)
-    with pytest.raises(ValueError, match=r"weight_decay\[1\] must be >= 0"):
-        BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, weight_decay=[0.1, -1.0])
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match=r"optimizer must be one of 'sgd', 'momentum', 'adam'"):
+        BatchedOptimizer(stack.parameters(), optimizer="rmsprop", lr=0.1)
+    with pytest.raises(ValueError, match=r"coeff\[1\] must be >= 0"):
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1, decay="l2", coeff=[0.1, -1.0])
+    with pytest.raises(ValueError, match=r"coeff must be 0 with decay='none'"):
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1, coeff=0.1)
+    with pytest.raises(ValueError, match=r"decay may hold one of"):
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1, decay={"l2": 0.1, "decoupled": 0.1})
+    with pytest.raises(ValueError, match=r"coeff must be left out when decay is a dict"):
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1, decay={"l2": 0.1}, coeff=0.1)
+    with pytest.raises(ValueError, match=r"momentum is not used by optimizer='sgd'"):
+        BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match=r"x must have shape \[B, 4\]"):
         stack(torch.zeros(5, 3))
     with pytest.raises(ValueError, match="modules must share one architecture"):
@@ -138,7 +144,9 @@ def test_fit_classifiers_matches_a_plain_training_loop():
     x, y = data(n=40)
     models = make_models(2)
     stack = StackedMLP.from_modules(models)
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1, momentum=0.9, weight_decay=[0.0, 0.01])
+    opt = BatchedOptimizer(
+        stack.parameters(), optimizer="momentum", lr=0.1, momentum=0.9, decay="l2", coeff=[0.0, 0.01]
+    )
     hist = fit_classifiers(
         stack, opt, x, y, epochs=3, batch_size=8, order_seeds=[5, 5], eval_sets={"train": (x, y)}
     )
@@ -161,7 +169,7 @@ def test_fit_classifiers_checks_arguments():
 
     x, y = data(n=40)
     stack = StackedMLP.from_modules(make_models(2))
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
     with pytest.raises(ValueError, match=r"order_seeds must hold one seed per model \(2\)"):
         fit_classifiers(stack, opt, x, y, epochs=1, batch_size=8, order_seeds=[1])
     with pytest.raises(ValueError, match="batch_size must be at most the number of training rows"):
@@ -186,13 +194,11 @@ def test_sgdw_matches_torch_sgd_with_a_manual_decoupled_step():
                 for p in model.parameters():
                     p.mul_(1 - LRS[i] * WDS[i])
             opt.step()
-    stack = run_stacked(make_models(3), kind="sgd", lr=LRS, weight_decay=WDS, momentum=0.9, decoupled=True)
+    stack = run_stacked(make_models(3), optimizer="momentum", lr=LRS, decay="decoupled", coeff=WDS)
     assert_same(stack, models)
     # the paper's form with lambda = lr * wd gives the same weights
     lams = [lr * wd for lr, wd in zip(LRS, WDS, strict=True)]
-    paper = run_stacked(
-        make_models(3), kind="sgd", lr=LRS, weight_decay=lams, momentum=0.9, decoupled="paper"
-    )
+    paper = run_stacked(make_models(3), optimizer="momentum", lr=LRS, decay="decoupled_paper", coeff=lams)
     assert_same(paper, models)
 
 
@@ -202,40 +208,32 @@ def test_paper_adamw_matches_torch_adamw_with_weight_decay_lambda_over_lr():
     separate = run_separate(
         make_models(3), lambda p, i: torch.optim.AdamW(p, lr=lrs[i], weight_decay=lams[i] / lrs[i])
     )
-    stack = run_stacked(make_models(3), kind="adam", lr=lrs, weight_decay=lams, decoupled="paper")
+    stack = run_stacked(make_models(3), optimizer="adam", lr=lrs, decay="decoupled_paper", coeff=lams)
     assert_same(stack, separate)
 
 
 @pytest.mark.parametrize(
-    ("kind", "decoupled", "extra", "ref"),
+    "ref",
     [
-        ("sgd", False, {}, {"optimizer": "sgd", "decay": "l2"}),
-        ("sgd", False, {"momentum": 0.9}, {"optimizer": "momentum", "momentum": 0.9, "decay": "l2"}),
-        ("sgd", True, {"momentum": 0.9}, {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled"}),
-        (
-            "sgd",
-            "paper",
-            {"momentum": 0.9},
-            {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled_paper"},
-        ),
-        ("adam", False, {}, {"optimizer": "adam", "decay": "l2"}),
-        ("adam", True, {}, {"optimizer": "adam", "decay": "decoupled"}),
-        (
-            "adam",
-            "paper",
-            {"betas": (0.8, 0.99)},
-            {"optimizer": "adam", "decay": "decoupled_paper", "betas": (0.8, 0.99)},
-        ),
+        {"optimizer": "sgd", "decay": "l2"},
+        {"optimizer": "momentum", "momentum": 0.9, "decay": "l2"},
+        {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled"},
+        {"optimizer": "momentum", "momentum": 0.9, "decay": "decoupled_paper"},
+        {"optimizer": "momentum", "momentum": 0.5, "decay": "l1"},
+        {"optimizer": "adam", "decay": "l2"},
+        {"optimizer": "adam", "decay": "decoupled"},
+        {"optimizer": "adam", "decay": "decoupled_paper", "betas": (0.8, 0.99)},
     ],
 )
-def test_batched_step_matches_the_numpy_reference(kind, decoupled, extra, ref):
+def test_batched_step_matches_the_numpy_reference(ref):
+    """The same words build both: the batched optimizer takes the reference's arguments."""
     from decaylab.reference import ReferenceOptimizer
 
     rng = np.random.default_rng(0)
     lrs, wds = [0.01, 0.05], [0.02, 0.3]
     w0 = rng.normal(size=(2, 3, 4))
     w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
-    opt = BatchedOptimizer([w], kind=kind, lr=lrs, weight_decay=wds, decoupled=decoupled, **extra)
+    opt = BatchedOptimizer([w], lr=lrs, coeff=wds, **ref)
     refs = [ReferenceOptimizer(lr=lrs[i], coeff=wds[i], **ref) for i in range(2)]
     ps = [{"w": w0[i]} for i in range(2)]
     for t in range(4):
@@ -274,10 +272,15 @@ def slow_fit(stack, opt, x, y, epochs, batch_size, seeds, schedule=None):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"kind": "adam", "decoupled": "paper", "weight_decay": [0.0, 1e-3, 1e-2]},
-        {"kind": "adam", "weight_decay": [0.0, 1e-3, 1e-2], "decay_mask": [True, False, True, False]},
-        {"kind": "sgd", "momentum": 0.9, "l1": [0.0, 1e-3, 1e-2], "l1_mode": "proximal"},
-        {"kind": "sgd", "momentum": 0.9, "l1": 1e-3, "weight_decay": 1e-2, "decoupled": True},
+        {"optimizer": "adam", "decay": "decoupled_paper", "coeff": [0.0, 1e-3, 1e-2]},
+        {
+            "optimizer": "adam",
+            "decay": "l2",
+            "coeff": [0.0, 1e-3, 1e-2],
+            "decay_mask": [True, False, True, False],
+        },
+        {"optimizer": "momentum", "decay": "l1", "coeff": [0.0, 1e-3, 1e-2], "l1_mode": "proximal"},
+        {"optimizer": "momentum", "decay": {"l1": 1e-3, "decoupled": 1e-2}},
     ],
     ids=["adamw-paper", "adam-l2-mask", "sgd-proximal-l1", "sgdw-subgradient-l1"],
 )
@@ -302,10 +305,10 @@ def test_fit_classifiers_fast_path_equals_autograd_and_step(kwargs, activation):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"kind": "adam", "decoupled": "paper", "weight_decay": [0.0, 1e-2, 1e-1]},
-        {"kind": "adam", "decoupled": True, "weight_decay": [0.0, 1e-2, 1e-1]},
-        {"kind": "sgd", "momentum": 0.9, "decoupled": "paper", "weight_decay": [0.0, 1e-2, 1e-1]},
-        {"kind": "sgd", "momentum": 0.9, "weight_decay": 1e-2, "l1": 1e-2, "l1_mode": "proximal"},
+        {"optimizer": "adam", "decay": "decoupled_paper", "coeff": [0.0, 1e-2, 1e-1]},
+        {"optimizer": "adam", "decay": "decoupled", "coeff": [0.0, 1e-2, 1e-1]},
+        {"optimizer": "momentum", "decay": "decoupled_paper", "coeff": [0.0, 1e-2, 1e-1]},
+        {"optimizer": "momentum", "decay": {"l2": 1e-2, "l1": 1e-2}, "l1_mode": "proximal"},
     ],
     ids=["adamw-paper", "adamw-torch", "sgdw-paper", "sgd-l2-proximal-l1"],
 )
@@ -335,14 +338,14 @@ def test_the_paper_decay_follows_the_multiplier_not_the_learning_rate():
     from decaylab.stacked import fit_classifiers
 
     x, y = data(n=8)
-    for decoupled, expected in (("paper", 1 - 0.5 * 0.1), (True, 1 - 0.5 * 0.2 * 0.1)):
+    for decay, expected in (("decoupled_paper", 1 - 0.5 * 0.1), ("decoupled", 1 - 0.5 * 0.2 * 0.1)):
         stack = StackedMLP.from_modules(make_models(1))
         w0 = stack.weights[0].detach().clone()
-        opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.2, weight_decay=0.1, decoupled=decoupled)
+        opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.2, decay=decay, coeff=0.1)
         # learning rate 0.2 at multiplier 0.5 on a zero-loss-gradient step is isolated by
         # subtracting the run without decay
         ref = StackedMLP.from_modules(make_models(1))
-        ref_opt = BatchedOptimizer(ref.parameters(), kind="sgd", lr=0.2)
+        ref_opt = BatchedOptimizer(ref.parameters(), optimizer="sgd", lr=0.2)
         for s, o in ((stack, opt), (ref, ref_opt)):
             fit_classifiers(s, o, x, y, epochs=1, batch_size=8, order_seeds=[0], schedule=[0.5])
         # w_decay = shrink * w0 - step, w_ref = w0 - step
@@ -357,7 +360,7 @@ def test_fit_classifiers_wide_output_layer_matches_autograd():
     g = torch.Generator().manual_seed(3)
     x, y = torch.randn(40, 4, generator=g), torch.randint(0, 40, (40,), generator=g)
     stacks = [StackedMLP.from_modules(make_models(2, sizes=(4, 8, 40))) for _ in range(2)]
-    opts = [BatchedOptimizer(s.parameters(), kind="adam", lr=[0.01, 0.05]) for s in stacks]
+    opts = [BatchedOptimizer(s.parameters(), optimizer="adam", lr=[0.01, 0.05]) for s in stacks]
     fit_classifiers(stacks[0], opts[0], x, y, epochs=2, batch_size=8, order_seeds=[1, 2])
     slow_fit(stacks[1], opts[1], x, y, 2, 8, [1, 2])
     for a, b in zip(stacks[0].parameters(), stacks[1].parameters(), strict=True):
@@ -369,7 +372,7 @@ def test_schedule_is_checked():
 
     x, y = data(n=16)
     stack = StackedMLP.from_modules(make_models(1))
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
     kw = {"epochs": 2, "batch_size": 8, "order_seeds": [0]}
     with pytest.raises(
         ValueError, match=r"schedule must hold one multiplier per step .* = 4\); got shape \(3,\)"
@@ -389,7 +392,7 @@ def test_fit_classifiers_refuses_bad_data():
 
     x, y = data(n=40)
     stack = StackedMLP.from_modules(make_models(2))
-    opt = BatchedOptimizer(stack.parameters(), kind="sgd", lr=0.1)
+    opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
     kw = {"epochs": np.int64(1), "batch_size": np.int64(8), "order_seeds": [np.int64(1), 1]}
     bad_x = x.clone()
     bad_x[3, 1] = float("nan")
@@ -403,7 +406,7 @@ def test_fit_classifiers_refuses_bad_data():
         fit_classifiers(stack, opt, x, y, eval_sets={"val": (bad_x, y)}, **kw)
     with pytest.raises(TypeError, match=r"epochs must be a whole number"):
         fit_classifiers(stack, opt, x, y, epochs=1.0, batch_size=8, order_seeds=[1, 1])
-    other = BatchedOptimizer(StackedMLP.from_modules(make_models(2)).parameters(), kind="sgd", lr=0.1)
+    other = BatchedOptimizer(StackedMLP.from_modules(make_models(2)).parameters(), optimizer="sgd", lr=0.1)
     with pytest.raises(ValueError, match=r"optimizer must be built on stack.parameters\(\)"):
         fit_classifiers(stack, other, x, y, **kw)
     hist = fit_classifiers(stack, opt, x, y, eval_sets={"train": (x, y)}, **kw)
@@ -412,20 +415,22 @@ def test_fit_classifiers_refuses_bad_data():
 
 def test_contradictory_optimizer_arguments_are_refused():
     params = StackedMLP.from_modules(make_models(2)).parameters()
-    with pytest.raises(ValueError, match=r"momentum is not used by kind='adam'"):
-        BatchedOptimizer(params, kind="adam", lr=0.1, momentum=0.9)
-    with pytest.raises(ValueError, match=r"betas is not used by kind='sgd'"):
-        BatchedOptimizer(params, kind="sgd", lr=0.1, betas=(0.9, 0.99))
-    with pytest.raises(ValueError, match=r"eps is not used by kind='sgd'"):
-        BatchedOptimizer(params, kind="sgd", lr=0.1, eps=1e-6)
-    with pytest.raises(ValueError, match=r"decoupled must be False, True or 'paper'"):
-        BatchedOptimizer(params, kind="adam", lr=0.1, decoupled="torch")
+    with pytest.raises(ValueError, match=r"momentum is not used by optimizer='adam'"):
+        BatchedOptimizer(params, optimizer="adam", lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"betas is not used by optimizer='sgd'"):
+        BatchedOptimizer(params, optimizer="sgd", lr=0.1, betas=(0.9, 0.99))
+    with pytest.raises(ValueError, match=r"eps is not used by optimizer='momentum'"):
+        BatchedOptimizer(params, optimizer="momentum", lr=0.1, eps=1e-6)
+    with pytest.raises(
+        ValueError, match=r"decay must be one of 'none', 'l2', 'l1', 'decoupled', 'decoupled_paper'"
+    ):
+        BatchedOptimizer(params, optimizer="adam", lr=0.1, decay="torch", coeff=0.1)
     with pytest.raises(TypeError, match=r"betas must be a pair"):
-        BatchedOptimizer(params, kind="adam", lr=0.1, betas=0.9)
+        BatchedOptimizer(params, optimizer="adam", lr=0.1, betas=0.9)
     with pytest.raises(ValueError, match=r"betas\[1\] must be < 1"):
-        BatchedOptimizer(params, kind="adam", lr=0.1, betas=(0.9, 1.0))
+        BatchedOptimizer(params, optimizer="adam", lr=0.1, betas=(0.9, 1.0))
     ok = BatchedOptimizer(
-        params, kind="adam", lr=np.float32(1e-3), eps=np.float32(1e-6), weight_decay=np.float64(0.1)
+        params, optimizer="adam", lr=np.float32(1e-3), eps=np.float32(1e-6), decay="l2", coeff=np.float64(0.1)
     )
     assert ok.eps == pytest.approx(1e-6) and (ok.beta1, ok.beta2) == (0.9, 0.999)
 
@@ -434,19 +439,18 @@ def test_stacked_mlp_has_no_export():
     assert not hasattr(StackedMLP, "export")
 
 
-@pytest.mark.parametrize("kind", ["adam", "sgd"])
-def test_training_in_groups_gives_the_same_models(monkeypatch, kind):
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_training_in_groups_gives_the_same_models(monkeypatch, optimizer):
     """fit_classifiers trains large stacks group by group: the same weights, state and history."""
     import decaylab.stacked as stacked
 
     x, y = data(n=40)
-    kw = {"momentum": 0.9} if kind == "sgd" else {}
     results = []
     for group in (80, 2):
         monkeypatch.setattr(stacked, "_GROUP", group)
         stack = StackedMLP.from_modules(make_models(5))
         opt = BatchedOptimizer(
-            stack.parameters(), kind=kind, lr=[0.01, 0.02, 0.05, 0.1, 0.2], weight_decay=1e-2, **kw
+            stack.parameters(), optimizer=optimizer, lr=[0.01, 0.02, 0.05, 0.1, 0.2], decay="l2", coeff=1e-2
         )
         hist = stacked.fit_classifiers(
             stack, opt, x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1, 3, 2], eval_sets={"train": (x, y)}

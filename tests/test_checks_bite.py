@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from conftest import PERTURBATION_PATH, background_result
 from nbclient.exceptions import CellExecutionError
 
 from decaylab.claims import METADATA_KEY
 from decaylab_book.files import notebooks
+from decaylab_book.nbtools import _run
 
 pytestmark = pytest.mark.notebooks  # a tier of `make test`, not of `make check`
 
@@ -43,19 +44,20 @@ def run_perturbed(path, perturbation) -> CellExecutionError | None:
     nb = nbformat.read(path, as_version=4)
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells.insert(first + 1, nbformat.v4.new_code_cell(perturbation["code"]))
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
     try:
-        client.execute()
+        _run(nb, path, PERTURBATION_PATH, timeout=600, allow_errors=False)
     except CellExecutionError as exc:
         return exc
     return None
 
 
 @pytest.mark.parametrize(("path", "perturbation"), perturbations())
-def test_a_perturbed_measurement_fails_its_claim(path, perturbation):
-    error = run_perturbed(path, perturbation)
+def test_a_perturbed_measurement_fails_its_claim(path, perturbation, request):
+    result = background_result(request.node.callspec.id, "perturb")  # run beside (tests/conftest.py)
+    if result is None:
+        error = run_perturbed(path, perturbation)
+    else:
+        error = CellExecutionError("", result["ename"], result["evalue"]) if result["ename"] else None
     assert error is not None, (
         f"{path.name}: with the perturbation ({perturbation['why']}) every claim still passed: "
         f"claim {perturbation['fails']!r} does not depend on what it measures"

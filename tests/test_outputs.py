@@ -17,7 +17,7 @@ import copy
 
 import nbformat
 import pytest
-from conftest import second_path_run
+from conftest import background_result, wait_for_background
 
 from decaylab_book.files import notebooks
 from decaylab_book.meaning import (
@@ -41,9 +41,13 @@ PATHS = ["machine", SECOND_PATH]
 @pytest.mark.notebooks
 @pytest.mark.parametrize("numerical_path", PATHS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_fresh_outputs_mean_what_is_stored(path, numerical_path):
+def test_fresh_outputs_mean_what_is_stored(path, numerical_path, request):
     stored = nbformat.read(path, as_version=4)
-    fresh = second_path_run(path) if numerical_path == SECOND_PATH else None  # tests/conftest.py
+    fresh = None
+    if numerical_path == SECOND_PATH:  # run in the background process (tests/conftest.py)
+        fresh = background_result(request.node.callspec.id, "second")
+    else:
+        wait_for_background()  # this path uses both cores
     if fresh is None:
         fresh, _ = execute(path, numerical_path=numerical_path, allow_errors=True, timeout=1800)
     problems = compare_notebooks(stored, fresh)

@@ -182,7 +182,12 @@ def look_confidences(schedule, confidence: float) -> tuple[float, ...]:
 
     looks = _schedule(schedule)
     q = _t_quantile(0.5 + confidence / 2, looks[-1] - 1)
-    return (*tuple(float(2 * t.cdf(q * math.sqrt(looks[-1] / n), n - 1) - 1) for n in looks[:-1]), confidence)
+    # rounded to 12 decimals: SciPy's last digit differs between processes on one machine, and a
+    # decision stores its confidences (the comparison of outputs takes them exactly)
+    return (
+        *tuple(round(float(2 * t.cdf(q * math.sqrt(looks[-1] / n), n - 1) - 1), 12) for n in looks[:-1]),
+        confidence,
+    )
 
 
 def rule_text(

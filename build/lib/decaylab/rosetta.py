@@ -21,7 +21,9 @@ Paddle's ``Linear`` and Keras's ``Dense`` (both ``[in, out]``) are in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,17 +90,47 @@ RUNNER_UP_GAP = 1e-4
 
 @dataclass(frozen=True)
 class Row:
-    """One way to ask for regularization.
+    """One way to ask for regularization: the code that does it, and the reference optimizer
+    whose update it is compared with.
 
-    ``request`` is the code as a user writes it (Keras's ``l1``, ``l2`` and ``l1_l2`` are
-    ``keras.regularizers``' functions); ``optimizer`` is the reference optimizer that
-    matches it: ``"momentum"`` (SGD with momentum 0.9) or ``"adam"``.
+    ``setup(build, lr, c)`` is the code a user writes, run as it is: it builds the network
+    with ``build`` (passing a layer argument such as Paddle's ``weight_attr`` or Keras's
+    ``kernel_regularizer`` when the row asks through the layer) and returns
+    ``(net, optimizer, penalty)``, ``penalty`` a function giving the term added to the loss
+    (or ``None``). :attr:`code` is its source, :attr:`request` the same code on one line, as
+    the chapter's tables print it. ``optimizer`` names the reference optimizer:
+    ``"momentum"`` (SGD with momentum 0.9) or ``"adam"``.
     """
 
     id: str
     framework: str
-    request: str
+    setup: Callable
     optimizer: str
+
+    @property
+    def code(self) -> str:
+        """The body of :attr:`setup`, as run."""
+        lines = inspect.getsource(self.setup).splitlines()[1:]
+        return textwrap.dedent("\n".join(lines)).strip("\n")
+
+    @property
+    def request(self) -> str:
+        """The lines of :attr:`code` that ask for regularization, on one line: not the imports,
+        not a call to ``build`` that passes nothing, not the ``return``; a loss term as
+        ``loss + ...``.
+
+        >>> ROWS["torch-penalty-l1"].request
+        'opt = SGD(net.parameters(), lr, momentum=0.9); loss + c * sum(p.abs().sum() for p in net.parameters())'
+        """
+        parts = []
+        for line in self.code.splitlines():
+            line = line.strip()
+            if not line or line.startswith(("import ", "from ")) or line == "net = build()":
+                continue
+            if line.startswith("return net, opt") or line.startswith("def penalty"):
+                continue
+            parts.append(f"loss + {line.removeprefix('return ')}" if line.startswith("return") else line)
+        return "; ".join(parts)
 
     @property
     def reference(self) -> dict:
@@ -111,30 +143,171 @@ class Row:
         return cfg
 
 
+# -- the rows: each is the code a user writes, run as it is ---------------------------------------
+
+
+def _torch_sgd(build, lr, c):
+    from torch.optim import SGD
+
+    net = build()
+    opt = SGD(net.parameters(), lr, momentum=0.9, weight_decay=c)
+    return net, opt, None
+
+
+def _torch_adam(build, lr, c):
+    from torch.optim import Adam
+
+    net = build()
+    opt = Adam(net.parameters(), lr, weight_decay=c)
+    return net, opt, None
+
+
+def _torch_adamw(build, lr, c):
+    from torch.optim import AdamW
+
+    net = build()
+    opt = AdamW(net.parameters(), lr, weight_decay=c)
+    return net, opt, None
+
+
+def _torch_penalty_l2(build, lr, c):
+    from torch.optim import SGD
+
+    net = build()
+    opt = SGD(net.parameters(), lr, momentum=0.9)
+
+    def penalty():  # added to the loss
+        return c / 2 * sum((p**2).sum() for p in net.parameters())
+
+    return net, opt, penalty
+
+
+def _torch_penalty_l1(build, lr, c):
+    from torch.optim import SGD
+
+    net = build()
+    opt = SGD(net.parameters(), lr, momentum=0.9)
+
+    def penalty():  # added to the loss
+        return c * sum(p.abs().sum() for p in net.parameters())
+
+    return net, opt, penalty
+
+
+def _paddle_l2decay(build, lr, c):
+    from paddle.optimizer import Momentum
+    from paddle.regularizer import L2Decay
+
+    net = build()
+    opt = Momentum(lr, parameters=net.parameters(), weight_decay=L2Decay(c))
+    return net, opt, None
+
+
+def _paddle_l1decay(build, lr, c):
+    from paddle.optimizer import Momentum
+    from paddle.regularizer import L1Decay
+
+    net = build()
+    opt = Momentum(lr, parameters=net.parameters(), weight_decay=L1Decay(c))
+    return net, opt, None
+
+
+def _paddle_float(build, lr, c):
+    from paddle.optimizer import Momentum
+
+    net = build()
+    opt = Momentum(lr, parameters=net.parameters(), weight_decay=c)
+    return net, opt, None
+
+
+def _paddle_paramattr(build, lr, c):
+    from paddle import ParamAttr
+    from paddle.optimizer import Momentum
+    from paddle.regularizer import L2Decay
+
+    net = build(weight_attr=ParamAttr(regularizer=L2Decay(c)))
+    opt = Momentum(lr, parameters=net.parameters())
+    return net, opt, None
+
+
+def _paddle_adamw(build, lr, c):
+    from paddle.optimizer import AdamW
+
+    net = build()
+    opt = AdamW(lr, parameters=net.parameters(), weight_decay=c)
+    return net, opt, None
+
+
+def _keras_l2(build, lr, c):
+    from keras.optimizers import SGD
+    from keras.regularizers import l2
+
+    net = build(kernel_regularizer=l2(c))
+    opt = SGD(lr, momentum=0.9)
+    return net, opt, None
+
+
+def _keras_l1(build, lr, c):
+    from keras.optimizers import SGD
+    from keras.regularizers import l1
+
+    net = build(kernel_regularizer=l1(c))
+    opt = SGD(lr, momentum=0.9)
+    return net, opt, None
+
+
+def _keras_l1l2(build, lr, c):
+    from keras.optimizers import SGD
+    from keras.regularizers import l1_l2
+
+    net = build(kernel_regularizer=l1_l2(l1=c, l2=c))
+    opt = SGD(lr, momentum=0.9)
+    return net, opt, None
+
+
+def _keras_sgd(build, lr, c):
+    from keras.optimizers import SGD
+
+    net = build()
+    opt = SGD(lr, momentum=0.9, weight_decay=c)
+    return net, opt, None
+
+
+def _keras_adam(build, lr, c):
+    from keras.optimizers import Adam
+
+    net = build()
+    opt = Adam(lr, weight_decay=c, epsilon=1e-8)
+    return net, opt, None
+
+
+def _keras_adamw(build, lr, c):
+    from keras.optimizers import AdamW
+
+    net = build()
+    opt = AdamW(lr, weight_decay=c, epsilon=1e-8)
+    return net, opt, None
+
+
 ROWS: dict[str, Row] = {
     r.id: r
     for r in [
-        Row("torch-sgd", "PyTorch", "SGD(params, lr, momentum=0.9, weight_decay=c)", "momentum"),
-        Row("torch-adam", "PyTorch", "Adam(params, lr, weight_decay=c)", "adam"),
-        Row("torch-adamw", "PyTorch", "AdamW(params, lr, weight_decay=c)", "adam"),
-        Row("torch-penalty-l2", "PyTorch", "loss + c/2 * sum((p**2).sum() for p in params)", "momentum"),
-        Row("torch-penalty-l1", "PyTorch", "loss + c * sum(p.abs().sum() for p in params)", "momentum"),
-        Row("paddle-l2decay", "Paddle", "Momentum(lr, weight_decay=L2Decay(c))", "momentum"),
-        Row("paddle-l1decay", "Paddle", "Momentum(lr, weight_decay=L1Decay(c))", "momentum"),
-        Row("paddle-float", "Paddle", "Momentum(lr, weight_decay=c)", "momentum"),
-        Row(
-            "paddle-paramattr",
-            "Paddle",
-            "attr = ParamAttr(regularizer=L2Decay(c)); Linear(4, 8, weight_attr=attr)",
-            "momentum",
-        ),
-        Row("paddle-adamw", "Paddle", "AdamW(lr, weight_decay=c)", "adam"),
-        Row("keras-l2", "Keras 3", "Dense(n, kernel_regularizer=l2(c))", "momentum"),
-        Row("keras-l1", "Keras 3", "Dense(n, kernel_regularizer=l1(c))", "momentum"),
-        Row("keras-l1l2", "Keras 3", "Dense(n, kernel_regularizer=l1_l2(l1=c, l2=c))", "momentum"),
-        Row("keras-sgd", "Keras 3", "SGD(lr, momentum=0.9, weight_decay=c)", "momentum"),
-        Row("keras-adam", "Keras 3", "Adam(lr, weight_decay=c)", "adam"),
-        Row("keras-adamw", "Keras 3", "AdamW(lr, weight_decay=c)", "adam"),
+        Row("torch-sgd", "PyTorch", _torch_sgd, "momentum"),
+        Row("torch-adam", "PyTorch", _torch_adam, "adam"),
+        Row("torch-adamw", "PyTorch", _torch_adamw, "adam"),
+        Row("torch-penalty-l2", "PyTorch", _torch_penalty_l2, "momentum"),
+        Row("torch-penalty-l1", "PyTorch", _torch_penalty_l1, "momentum"),
+        Row("paddle-l2decay", "Paddle", _paddle_l2decay, "momentum"),
+        Row("paddle-l1decay", "Paddle", _paddle_l1decay, "momentum"),
+        Row("paddle-float", "Paddle", _paddle_float, "momentum"),
+        Row("paddle-paramattr", "Paddle", _paddle_paramattr, "momentum"),
+        Row("paddle-adamw", "Paddle", _paddle_adamw, "adam"),
+        Row("keras-l2", "Keras 3", _keras_l2, "momentum"),
+        Row("keras-l1", "Keras 3", _keras_l1, "momentum"),
+        Row("keras-l1l2", "Keras 3", _keras_l1l2, "momentum"),
+        Row("keras-sgd", "Keras 3", _keras_sgd, "momentum"),
+        Row("keras-adam", "Keras 3", _keras_adam, "adam"),
+        Row("keras-adamw", "Keras 3", _keras_adamw, "adam"),
     ]
 }
 
@@ -168,32 +341,23 @@ def _row(row_id) -> Row:
 def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
     import torch
 
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
-    with torch.no_grad():
-        for n, p in net.named_parameters():
-            p.copy_(torch.from_numpy(weights[n]))
+    def build():
+        net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+        with torch.no_grad():
+            for n, p in net.named_parameters():
+                p.copy_(torch.from_numpy(weights[n]))
+        return net
+
+    net, opt, penalty = row.setup(build, lr, coeff)
     params = dict(net.named_parameters())
-    if row.id == "torch-sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=coeff)
-    elif row.id == "torch-adam":
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=coeff)
-    elif row.id == "torch-adamw":
-        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=coeff)
-    else:
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=MOMENTUM)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
     for _ in range(steps):
         data_loss = torch.nn.functional.cross_entropy(net(xt), yt) * (0.0 if zero_data else 1.0)
-        penalty = 0.0
-        if row.id == "torch-penalty-l2":
-            penalty = coeff / 2 * sum((p**2).sum() for p in net.parameters())
-        elif row.id == "torch-penalty-l1":
-            penalty = coeff * sum(p.abs().sum() for p in net.parameters())
         data_grads = torch.autograd.grad(data_loss, list(params.values()), retain_graph=True)
         opt.zero_grad()
-        (data_loss + penalty).backward()
+        (data_loss + (penalty() if penalty else 0.0)).backward()
         opt.step()
         for (n, p), g in zip(params.items(), data_grads, strict=True):
             grads[n].append(g.numpy().copy())
@@ -203,25 +367,19 @@ def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
 
 def _run_paddle(row, weights, x, y, lr, coeff, steps, zero_data):
     import paddle
-    from paddle.regularizer import L1Decay, L2Decay
 
-    attr = paddle.ParamAttr(regularizer=L2Decay(coeff)) if row.id == "paddle-paramattr" else None
-    net = paddle.nn.Sequential(
-        paddle.nn.Linear(4, 8, weight_attr=attr), paddle.nn.Tanh(), paddle.nn.Linear(8, 3, weight_attr=attr)
-    )
-    write_paddle(net, weights)
-    wd = {
-        "paddle-l2decay": L2Decay(coeff),
-        "paddle-l1decay": L1Decay(coeff),
-        "paddle-float": float(coeff),
-        "paddle-paramattr": None,
-    }
-    if row.id == "paddle-adamw":
-        opt = paddle.optimizer.AdamW(lr, parameters=net.parameters(), weight_decay=coeff)
-    else:
-        opt = paddle.optimizer.Momentum(
-            lr, momentum=MOMENTUM, parameters=net.parameters(), weight_decay=wd[row.id]
+    def build(weight_attr=None):
+        net = paddle.nn.Sequential(
+            paddle.nn.Linear(4, 8, weight_attr=weight_attr),
+            paddle.nn.Tanh(),
+            paddle.nn.Linear(8, 3, weight_attr=weight_attr),
         )
+        write_paddle(net, weights)
+        return net
+
+    net, opt, penalty = row.setup(build, lr, coeff)
+    if penalty is not None:
+        raise ValueError(f"row {row.id!r}: the Paddle runner adds no loss term")
     xp, yp = paddle.to_tensor(x), paddle.to_tensor(y)
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
@@ -242,38 +400,31 @@ def _run_keras(row, weights, x, y, lr, coeff, steps, zero_data):
     keras = import_keras()
     import torch
 
-    reg = {
-        "keras-l2": lambda: keras.regularizers.l2(coeff),
-        "keras-l1": lambda: keras.regularizers.l1(coeff),
-        "keras-l1l2": lambda: keras.regularizers.l1_l2(l1=coeff, l2=coeff),
-    }.get(row.id, lambda: None)
-    model = keras.Sequential(
-        [
-            keras.Input((4,)),
-            keras.layers.Dense(8, activation="tanh", kernel_regularizer=reg()),
-            keras.layers.Dense(3, kernel_regularizer=reg()),
-        ]
-    )
-    kvars = model.trainable_variables  # kernel0, bias0, kernel1, bias1: the order of NAMES
-    for v, n in zip(kvars, NAMES, strict=True):
-        v.assign(torch_to_keras(n, weights[n]))
-    if row.id == "keras-adam":
-        opt = keras.optimizers.Adam(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
-    elif row.id == "keras-adamw":
-        opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=coeff, epsilon=1e-8)
-    elif row.id == "keras-sgd":
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM, weight_decay=coeff)
-    else:
-        opt = keras.optimizers.SGD(learning_rate=lr, momentum=MOMENTUM)
+    def build(kernel_regularizer=None):
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, activation="tanh", kernel_regularizer=kernel_regularizer),
+                keras.layers.Dense(3, kernel_regularizer=kernel_regularizer),
+            ]
+        )
+        for v, n in zip(model.trainable_variables, NAMES, strict=True):  # kernel0, bias0, kernel1, bias1
+            v.assign(torch_to_keras(n, weights[n]))
+        return model
+
+    model, opt, penalty = row.setup(build, lr, coeff)
+    if penalty is not None:
+        raise ValueError(f"row {row.id!r}: the Keras runner adds no loss term (Keras keeps its own)")
+    kvars = model.trainable_variables
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     params = [v.value for v in kvars]
     traj = {n: [weights[n].copy()] for n in NAMES}
     grads = {n: [] for n in NAMES}
     for _ in range(steps):
         data_loss = torch.nn.functional.cross_entropy(model(xt), yt) * (0.0 if zero_data else 1.0)
-        penalty = sum(model.losses) if model.losses else 0.0
+        loss_terms = sum(model.losses) if model.losses else 0.0
         data_grads = torch.autograd.grad(data_loss, params, retain_graph=True)
-        total_grads = torch.autograd.grad(data_loss + penalty, params) if model.losses else data_grads
+        total_grads = torch.autograd.grad(data_loss + loss_terms, params) if model.losses else data_grads
         opt.apply([g.detach() for g in total_grads], kvars)
         for n, v, g in zip(NAMES, kvars, data_grads, strict=True):
             grads[n].append(keras_to_torch(n, g))

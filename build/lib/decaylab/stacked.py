@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 
 from . import _checks
-from .reference import ONLY_FOR
+from .reference import DECAYS, ONLY_FOR, OPTIMIZERS
 
 __all__ = ["BatchedOptimizer", "StackedMLP", "cosine_multipliers", "fit_classifiers", "minibatch_orders"]
 
@@ -155,56 +155,62 @@ def _np():
 
 
 #: ``decoupled`` argument -> the name of the decay in :data:`decaylab.reference.DECAYS`.
-_DECAY_FORMS = {False: "l2", True: "decoupled", "paper": "decoupled_paper"}
+#: The kinds of decay the batched engine runs (the reference's names, :data:`decaylab.reference.DECAYS`):
+#: at most one of the weight decays, with or without an L1 penalty.
+WEIGHT_DECAYS = ("l2", "decoupled", "decoupled_paper")
 
 
 class BatchedOptimizer:
-    """SGD (with momentum) or Adam over stacked parameters, with per-model hyperparameters.
+    """SGD, SGD with momentum or Adam over stacked parameters, with per-model hyperparameters.
 
-    Every parameter in ``params`` has the model index as its first dimension (size
-    ``M``). ``lr``, ``weight_decay`` and ``l1`` are one number for all models or one
-    per model. The update of model ``i`` is what :mod:`decaylab.reference` computes, and
-    what ``torch.optim`` does where it has the method:
+    It speaks the reference's vocabulary (:mod:`decaylab.reference`): the same ``optimizer``,
+    ``decay`` and ``coeff``, so a batched run and its reference check are written alike.
+    Every parameter in ``params`` has the model index as its first dimension (size ``M``).
+    ``lr`` and every coefficient are one number for all models or one per model. The update
+    of model ``i`` is what :mod:`decaylab.reference` computes, and what ``torch.optim`` does
+    where it has the method:
 
-    * ``kind="sgd"``: ``torch.optim.SGD(lr, momentum, weight_decay)`` (no dampening, no
-      Nesterov); ``momentum`` defaults to 0 and is refused with Adam.
-    * ``kind="adam"``: ``torch.optim.Adam(lr, betas, eps, weight_decay)``; ``betas`` and
-      ``eps`` default to torch's and are refused with SGD.
+    * ``optimizer="sgd"``: ``torch.optim.SGD(lr, weight_decay)``;
+    * ``optimizer="momentum"``: ``torch.optim.SGD(lr, momentum, weight_decay)`` (no dampening,
+      no Nesterov); ``momentum`` defaults to 0.9, as in the reference;
+    * ``optimizer="adam"``: ``torch.optim.Adam(lr, betas, eps, weight_decay)``; ``betas`` and
+      ``eps`` default to torch's. A hyperparameter the optimizer does not use is refused.
 
-    ``decoupled`` says what ``weight_decay`` is:
+    ``decay`` with coefficient ``coeff``:
 
-    * ``False``: a coupled L2 penalty, ``g <- g + wd * w`` (torch's ``weight_decay``);
-    * ``True``: the frameworks' decoupled decay, ``w <- w * (1 - lr_t * wd)`` before the
-      step: ``torch.optim.AdamW`` with Adam, and SGDW written the same way with SGD;
-    * ``"paper"``: the AdamW paper's decoupled decay (its SGDW and AdamW),
-      ``w <- w * (1 - eta_t * wd)`` with ``eta_t`` the schedule multiplier, not multiplied
-      by the base learning rate: ``weight_decay`` is then the paper's ``lambda``.
+    * ``"none"`` (``coeff`` must be 0);
+    * ``"l2"``: a coupled L2 penalty, ``g <- g + coeff * w`` (torch's ``weight_decay``);
+    * ``"decoupled"``: the frameworks' decoupled decay, ``w <- w * (1 - lr_t * coeff)`` before
+      the step: ``torch.optim.AdamW`` with Adam, and SGDW written the same way with SGD;
+    * ``"decoupled_paper"``: the AdamW paper's decoupled decay (its SGDW and AdamW),
+      ``w <- w * (1 - eta_t * coeff)`` with ``eta_t`` the schedule multiplier, not multiplied
+      by the base learning rate: ``coeff`` is then the paper's ``lambda``;
+    * ``"l1"``: an L1 penalty ``coeff * sum(|w|)``: ``l1_mode="subgradient"`` adds
+      ``coeff * sign(w)`` to the gradient (what autograd gives); ``l1_mode="proximal"``
+      instead soft-thresholds after the step, ``w <- sign(w) * max(|w| - lr_t*coeff, 0)``,
+      which sets small weights exactly to zero;
+    * a dict for an L1 penalty beside a weight decay, as the reference takes it:
+      ``decay={"decoupled": 0.1, "l1": 1e-4}`` (then ``coeff`` is left out).
 
     ``step(multiplier=eta_t)`` takes the schedule multiplier (default 1): the step's
-    learning rate is ``lr_t = eta_t * lr``.
-
-    ``l1`` adds an L1 penalty ``l1 * sum(|w|)``: ``l1_mode="subgradient"`` adds
-    ``l1 * sign(w)`` to the gradient (what autograd gives); ``l1_mode="proximal"``
-    instead soft-thresholds after the step, ``w <- sign(w) * max(|w| - lr_t*l1, 0)``,
-    which sets small weights exactly to zero. ``decay_mask`` (one bool per parameter)
-    says which parameters are decayed at all (e.g. not the biases); default: all.
+    learning rate is ``lr_t = eta_t * lr``. ``decay_mask`` (one bool per parameter) says
+    which parameters are decayed at all (e.g. not the biases); default: all.
     """
 
-    KINDS = ("sgd", "adam")
+    OPTIMIZERS = OPTIMIZERS
     L1_MODES = ("subgradient", "proximal")
 
     def __init__(
         self,
         params: Sequence,
         *,
-        kind: str,
+        optimizer: str,
         lr,
-        weight_decay=0.0,
-        decoupled: bool | str = False,
+        decay="none",
+        coeff=0.0,
         momentum: float | None = None,
         betas: tuple[float, float] | None = None,
         eps: float | None = None,
-        l1=0.0,
         l1_mode: str = "subgradient",
         decay_mask: Sequence[bool] | None = None,
     ):
@@ -216,31 +222,35 @@ class BatchedOptimizer:
         if any(p.dim() < 2 or p.shape[0] != m for p in params):
             raise ValueError(f"every parameter must have the model index as its first dimension (size {m})")
         self.params, self.n_models = params, m
-        self.kind = _checks.one_of("kind", kind, self.KINDS)
+        self.optimizer = _checks.one_of("optimizer", optimizer, OPTIMIZERS)
+        self.kind = "adam" if self.optimizer == "adam" else "sgd"  # the update's form
         self.l1_mode = _checks.one_of("l1_mode", l1_mode, self.L1_MODES)
         self.lr = _per_model("lr", lr, m, low=0.0, low_open=True)
-        self.weight_decay = _per_model("weight_decay", weight_decay, m)
-        self.l1 = _per_model("l1", l1, m)
-        if isinstance(decoupled, str):
-            if decoupled != "paper":
-                raise ValueError(f"decoupled must be False, True or 'paper'; got {decoupled!r}")
-        else:
-            decoupled = _checks.flag("decoupled", decoupled)
-        self.decoupled = decoupled
-        self.decay_form = _DECAY_FORMS[decoupled]
-        # Hyperparameters the other optimizer uses would be silently ignored: refuse them.
-        if self.kind == "adam":
+        coeffs = _decay_coefficients(decay, coeff)
+        forms = [k for k in coeffs if k in WEIGHT_DECAYS]
+        self.decay_form = forms[0] if forms else "l2"
+        self.weight_decay = _per_model("coeff", coeffs[forms[0]], m) if forms else _per_model("coeff", 0.0, m)
+        self.l1 = _per_model("coeff", coeffs.get("l1", 0.0), m)
+        # Hyperparameters the chosen optimizer does not use would be silently ignored: refuse them.
+        if self.optimizer == "adam":
             if momentum is not None:
-                raise _checks.unused("momentum", "kind='adam'", "Adam's momentum is betas[0]")
+                raise _checks.unused("momentum", "optimizer='adam'", "Adam's momentum is betas[0]")
             self.momentum = 0.0
             self.beta1, self.beta2 = _checks.betas(ONLY_FOR["betas"][1] if betas is None else betas)
             self.eps = _checks.real("eps", ONLY_FOR["eps"][1] if eps is None else eps, low=0.0, low_open=True)
         else:
             for name, value in (("betas", betas), ("eps", eps)):
                 if value is not None:
-                    raise _checks.unused(name, "kind='sgd'", "only by 'adam'")
-            self.momentum = 0.0 if momentum is None else momentum
-            self.momentum = _checks.real("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+                    raise _checks.unused(name, f"optimizer={self.optimizer!r}", "only by 'adam'")
+            if self.optimizer == "sgd":
+                if momentum not in (None, 0, 0.0):
+                    raise _checks.unused("momentum", "optimizer='sgd'", "only by 'momentum'")
+                self.momentum = 0.0
+            else:
+                default = ONLY_FOR["momentum"][1]
+                self.momentum = _checks.real(
+                    "momentum", default if momentum is None else momentum, low=0.0, high=1.0, high_open=True
+                )
             self.beta1 = self.beta2 = self.eps = None
         if decay_mask is None:
             decay_mask = [True] * len(params)
@@ -253,10 +263,9 @@ class BatchedOptimizer:
                 f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
             )
         self.decay_mask = [_checks.flag(f"decay_mask[{i}]", d) for i, d in enumerate(decay_mask)]
-        if not any(self.decay_mask):  # a coefficient no parameter receives: refuse, as the reference does
-            for name, value in (("weight_decay", self.weight_decay), ("l1", self.l1)):
-                if bool(value.any()):
-                    raise _checks.unused(name, "decay_mask with every entry False", "no parameter is decayed")
+        if not any(self.decay_mask) and (bool(self.weight_decay.any()) or bool(self.l1.any())):
+            # a coefficient no parameter receives: refuse, as the reference does
+            raise _checks.unused("coeff", "decay_mask with every entry False", "no parameter is decayed")
         self.t = 0
         self.state: list[dict] = [{} for _ in params]
 
@@ -283,6 +292,42 @@ class BatchedOptimizer:
                     continue
                 cols = self._columns(p.dim() - 1, decayed)
                 _update(self, p, p.grad.clone(), state, cols, self.t, multiplier=multiplier)
+
+
+def _decay_coefficients(decay, coeff) -> dict:
+    """``{kind: coefficient}`` from the reference's ``decay`` and ``coeff`` (a coefficient may
+    be a per-model sequence): "none" gives ``{}``; a dict holds at most one weight decay and
+    an ``"l1"``."""
+    if isinstance(decay, dict):
+        if not (isinstance(coeff, int | float) and coeff == 0):
+            raise ValueError(
+                f"coeff must be left out when decay is a dict (the dict holds the coefficients); got {coeff!r}"
+            )
+        unknown = [k for k in decay if k not in DECAYS or k == "none"]
+        if unknown or not decay:
+            raise ValueError(
+                f"decay's keys must be among {[k for k in DECAYS if k != 'none']}; got {list(decay)}"
+            )
+        if sum(k in WEIGHT_DECAYS for k in decay) > 1:
+            raise ValueError(f"decay may hold one of {list(WEIGHT_DECAYS)} (beside 'l1'); got {list(decay)}")
+        return dict(decay)
+    decay = _checks.one_of("decay", decay, DECAYS)
+    if decay == "none":
+        if not _all_zero(coeff):
+            raise ValueError(
+                f"coeff must be 0 with decay='none' (the coefficient would be ignored); got {coeff!r}"
+            )
+        return {}
+    return {decay: coeff}
+
+
+def _all_zero(value) -> bool:
+    try:
+        import numpy as np
+
+        return bool(np.all(np.asarray(value, dtype=float) == 0))
+    except (TypeError, ValueError):
+        return False
 
 
 def _with_rate(cols: dict, decay_form: str) -> dict:
@@ -614,7 +659,7 @@ def fit_classifiers(
     ``schedule`` holds the schedule multiplier ``eta_t`` of every step (one finite number
     ``>= 0`` per step, ``epochs * (n // batch_size)`` of them, e.g. :func:`cosine_multipliers`);
     step ``t`` then uses the learning rate ``eta_t * lr``, and the decoupled decay shrinks
-    by ``eta_t * lr * wd`` (``decoupled=True``) or ``eta_t * wd`` (``decoupled="paper"``),
+    by ``eta_t * lr * coeff`` (``decay="decoupled"``) or ``eta_t * coeff`` (``decay="decoupled_paper"``),
     as :meth:`BatchedOptimizer.step` does with ``multiplier=eta_t``. Default: 1 throughout.
 
     ``optimizer`` must update ``stack.parameters()``. The gradients are computed by hand

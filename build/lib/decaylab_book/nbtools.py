@@ -35,6 +35,9 @@ PATHS = {
     "default-1thread": {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
+    # the machine's kernels on one thread: where make test runs the perturbations (their outcome,
+    # a claim that fails, does not depend on rounding), beside the other single-threaded work
+    "machine-1thread": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
 }
 #: PyTorch's non-vectorized kernels with one thread: the second path of `make test`.
 SECOND_PATH = "default-1thread"
@@ -54,8 +57,14 @@ def execute(
 ) -> tuple[nbformat.NotebookNode, float]:
     """Run a notebook in a fresh kernel on a numerical path (:data:`PATHS`); return the executed
     notebook and the seconds it took."""
-    env = kernel_env(numerical_path)
     nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    _run(nb, path, numerical_path, timeout=timeout, allow_errors=allow_errors)
+    return nb, time.perf_counter() - start
+
+
+def _run(nb, path: Path, numerical_path: str, *, timeout: int, allow_errors: bool) -> None:
+    """Execute ``nb`` (read from ``path``, run in its folder) in place in a fresh kernel."""
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -64,9 +73,46 @@ def execute(
         record_timing=False,
         allow_errors=allow_errors,
     )
-    start = time.perf_counter()
-    client.execute(env=env)
-    return nb, time.perf_counter() - start
+    client.execute(env=kernel_env(numerical_path))
+
+
+def run_jobs(jobs: list[dict], folder: Path) -> None:
+    """Run notebook jobs one after another and leave each result in ``folder``, whole (written
+    aside, then renamed): ``tests/conftest.py`` runs the single-threaded work of ``make test``
+    this way, in a background process beside the build and the browser test.
+
+    A job is ``{"name", "notebook", "path"}`` (a numerical path of :data:`PATHS`), and may
+    have ``"insert"``: code run as a new cell after the notebook's first code cell (a
+    perturbation, see tests/test_checks_bite.py). A job without ``insert`` runs to the end
+    with errors kept in the outputs and leaves ``<name>.ipynb``; one with ``insert`` stops at
+    the first error and leaves ``<name>.json``: ``{"ename", "evalue"}`` of that error, or
+    nulls if every cell ran."""
+    import json
+
+    from nbclient.exceptions import CellExecutionError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        path = Path(job["notebook"])
+        start = time.perf_counter()
+        if "insert" in job:
+            nb = nbformat.read(path, as_version=4)
+            first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+            nb.cells.insert(first + 1, nbformat.v4.new_code_cell(job["insert"]))
+            try:
+                _run(nb, path, job["path"], timeout=1800, allow_errors=False)
+                result = {"ename": None, "evalue": None}
+            except CellExecutionError as exc:
+                result = {"ename": exc.ename, "evalue": exc.evalue}
+            partial, done = folder / f".{job['name']}.partial", folder / f"{job['name']}.json"
+            partial.write_text(json.dumps(result), encoding="utf-8")
+        else:
+            nb, _ = execute(path, numerical_path=job["path"], allow_errors=True, timeout=1800)
+            partial, done = folder / f".{job['name']}.partial", folder / f"{job['name']}.ipynb"
+            nbformat.write(nb, partial)
+        partial.rename(done)
+        print(f"{job['name']}: {time.perf_counter() - start:.1f} s", flush=True)
 
 
 def execute_into(numerical_path: str, folder: Path, paths: list[Path]) -> None:
@@ -151,6 +197,10 @@ def build(*, capture: bool = False) -> subprocess.CompletedProcess:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "refresh":
         refresh([Path(p) for p in sys.argv[2:]] or notebooks())
+    elif len(sys.argv) == 4 and sys.argv[1] == "jobs":
+        import json
+
+        run_jobs(json.loads(Path(sys.argv[3]).read_text(encoding="utf-8")), Path(sys.argv[2]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "execute" and sys.argv[2] in PATHS:
         execute_into(sys.argv[2], Path(sys.argv[3]), [Path(p) for p in sys.argv[4:]] or notebooks())
     elif sys.argv[1:] == ["build"]:

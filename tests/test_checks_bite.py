@@ -10,7 +10,8 @@ its notebook metadata, at least one perturbation of the behaviour it measures::
     ]}
 
 The test inserts ``code`` as a new cell right after the notebook's first code cell (the
-set-up), runs the notebook in a fresh kernel, and requires it to stop with
+set-up), runs the notebook in a fresh kernel (on the machine's kernels with one thread: under
+``make test`` in the background process of tests/conftest.py), and requires it to stop with
 ``ClaimCheckFailed`` at the named claim, and at no earlier one. The perturbation changes the
 framework's behaviour or the data (a patched optimizer step, a scaled result), never the
 claim helper.

@@ -232,3 +232,90 @@ def test_chapters_with_claims_declare_a_perturbation(path):
         assert set(p) >= {"code", "fails", "why"}, (
             f"{path.name}: a perturbation needs code, fails and why; got {sorted(p)}"
         )
+
+
+# -- margins declared before the runs ------------------------------------------------------------
+
+#: Calls that start seeded training runs (the batched engine, the seed schedule).
+SEEDED = re.compile(
+    r"\b(fit_classifiers|StackedMLP\.from_modules|StackedMLP|Seeds|more_seeds|minibatch_orders)\("
+)
+
+
+def margin_problems(nb) -> list[str]:
+    """Why a notebook's decision margins are not declared before its seeded runs (empty: they are).
+
+    Every ``margin=`` of a decision must be a named constant (no number typed at the decision),
+    assigned in a cell that comes before the first cell that runs seeded training: a top-level
+    call of the batched engine or the seed schedule, or of a function of the notebook that
+    (directly or through another) calls them."""
+    code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    bodies = {}
+    for _, s in code:
+        for m in re.finditer(r"^def (\w+)\(.*?(?=^\S|\Z)", s, re.M | re.S):
+            bodies[m.group(1)] = m.group(0)
+    trainers: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for name, body in bodies.items():
+            if name not in trainers and (
+                SEEDED.search(body) or any(re.search(rf"\b{t}\(", body) for t in trainers)
+            ):
+                trainers.add(name)
+                grew = True
+    calls = re.compile(SEEDED.pattern + (rf"|\b({'|'.join(sorted(trainers))})\(" if trainers else ""))
+    first = None
+    for i, s in code:
+        blocks = [
+            b for b in re.split(r"\n(?=[^\s)\]}])", s) if not b.startswith(("def ", "class ", "@", "#"))
+        ]
+        if any(calls.search(b) for b in blocks):
+            first = i
+            break
+    problems = []
+    for i, s in code:
+        for m in re.finditer(r"margin=([^,)\n]+)", s):
+            expr = m.group(1).strip()
+            if re.fullmatch(r"[\d.eE+-]+", expr):
+                problems.append(
+                    f"cell {i}: margin={expr} is a number typed at the decision, not a declared constant"
+                )
+            for name in re.findall(r"\b[A-Z][A-Z0-9_]*\b", expr):
+                where = next(
+                    (
+                        j
+                        for j, t in code
+                        if re.search(rf"^(?:[A-Z_][A-Z0-9_]*\s*,\s*)*{name}\b[^=\n]*=(?!=)", t, re.M)
+                    ),
+                    None,
+                )
+                if where is None:
+                    problems.append(f"cell {i}: margin {name} is not assigned in any cell")
+                elif first is not None and where > first:
+                    problems.append(
+                        f"cell {i}: margin {name} is declared in cell {where}, after the first seeded run (cell {first})"
+                    )
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_margins_are_declared_before_the_seeded_runs(path):
+    assert margin_problems(nbformat.read(path, as_version=4)) == []
+
+
+def test_the_margin_check_catches_a_late_or_typed_margin():
+    cell = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            cell("def run(n):\n    return fit_classifiers(stack, opt, x, y)"),
+            cell("acc = run(20)"),
+            cell("LATE_MARGIN = 0.01"),
+            cell("d = mean_effect(acc, margin=LATE_MARGIN)\ne = mean_effect(acc, margin=0.5)"),
+        ]
+    )
+    found = margin_problems(nb)
+    assert any("LATE_MARGIN is declared in cell 2, after the first seeded run (cell 1)" in p for p in found)
+    assert any("margin=0.5 is a number typed" in p for p in found)
+    nb.cells.insert(0, nb.cells.pop(2))  # declared first: fine, apart from the typed number
+    assert [p for p in margin_problems(nb) if "LATE_MARGIN" in p] == []

@@ -319,3 +319,16 @@ def test_the_margin_check_catches_a_late_or_typed_margin():
     assert any("margin=0.5 is a number typed" in p for p in found)
     nb.cells.insert(0, nb.cells.pop(2))  # declared first: fine, apart from the typed number
     assert [p for p in margin_problems(nb) if "LATE_MARGIN" in p] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapters_end_with_their_generated_verdicts(path):
+    """The last cell of a chapter with claims is the generated list of its verdicts (the
+    ``claim-summary`` directive), so the chapter cannot end on a verdict its records do not hold."""
+    nb = nbformat.read(path, as_version=4)
+    if not any("claim(" in c.source for c in code_cells(nb)):
+        pytest.skip("no claims")
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and "```{claim-summary}" in last.source, (
+        f"{path.name}: the last cell is not the generated list of verdicts (```{{claim-summary}}```)"
+    )

@@ -98,7 +98,9 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "Learning-rate decay lets the loss go down further instead of oscillating (ExponentialLR, ReduceLROnPlateau).",
         "lr-decay-lowers-loss",
     ),
-    SeedClaim("001", "Adam adapts its steps (its effective learning rate) by itself.", "adam-adapts-its-steps"),
+    SeedClaim(
+        "001", "Adam adapts its steps (its effective learning rate) by itself.", "adam-adapts-its-steps"
+    ),
     SeedClaim("001", "Even so, learning-rate decay still helps Adam.", "adam-benefits-from-lr-decay"),
     SeedClaim("001", "With Adam, the learning rate bounds each parameter's step.", "adam-lr-bounds-step"),
     SeedClaim(

@@ -99,8 +99,9 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "lr-decay-lowers-loss",
     ),
     SeedClaim(
-        "001", "Adam adapts its steps, but learning-rate decay still helps it.", "adam-benefits-from-lr-decay"
+        "001", "Adam adapts its steps (its effective learning rate) by itself.", "adam-adapts-its-steps"
     ),
+    SeedClaim("001", "Even so, learning-rate decay still helps Adam.", "adam-benefits-from-lr-decay"),
     SeedClaim("001", "With Adam, the learning rate bounds each parameter's step.", "adam-lr-bounds-step"),
     SeedClaim(
         "001",
@@ -157,7 +158,7 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "002",
         "PyTorch layers take no regularizer argument as TensorFlow's do; per-layer L2 goes through the "
         "optimizer (parameter groups) or the loss.",
-        "keras-l2-is-twice-weight-decay",
+        "torch-layers-take-no-regularizer",
     ),
     SeedClaim(
         "002",

@@ -3,7 +3,7 @@
 One module per concern:
 
 * :mod:`.pages`: the pages generated from the notebooks (directives ``claims-ledger``,
-  ``claims-checklist``, ``claim-box``, ``output-tolerances``, ``rule-error-rates``,
+  ``claims-checklist``, ``claim-box``, ``claim-summary`` and the role ``{claim}``, ``output-tolerances``, ``rule-error-rates``,
   ``nbval-ignored-cells``, ``pinned-versions``);
 * :mod:`.references`: ``post-key`` and the bibliography style labelling the posts
   "post 000" ... "post 003";
@@ -33,6 +33,8 @@ def setup(app):
     app.add_directive("claims-ledger", pages.ClaimsLedger)
     app.add_directive("claims-checklist", pages.ClaimsChecklist)
     app.add_directive("claim-box", pages.ClaimBox)
+    app.add_directive("claim-summary", pages.ClaimSummary)
+    app.add_role("claim", pages.claim_role)
     app.add_directive("nbval-ignored-cells", pages.NbvalIgnoredCells)
     app.add_directive("output-tolerances", pages.OutputTolerances)
     app.add_directive("rule-error-rates", pages.RuleErrorRates)

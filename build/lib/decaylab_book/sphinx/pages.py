@@ -430,3 +430,54 @@ class PinnedVersions(Directive):
                 f'<table class="decaylab-versions"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
             )
         ]
+
+
+# -- citing a claim in the prose ------------------------------------------------------------------
+
+
+def claim_role(name, rawtext, text, lineno, inliner, options=None, content=()):
+    """``{claim}`id``` in the prose: the claim's verdict, as its record says, linked to its box.
+
+    A sentence that states a result cites the claim behind it this way, so the prose cannot
+    show another verdict than the chapter printed; an id with no record stops the build."""
+    env = inliner.document.settings.env
+    claim_id = text.strip()
+    rec = next((r for r in _records(env) if r.id == claim_id), None)
+    if rec is None:
+        msg = inliner.reporter.error(f"claim: no claim record {claim_id!r} in the notebooks", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    words = Words(env)
+    node = nodes.reference(
+        rawtext,
+        words.verdict(rec.verdict),
+        refuri=_uri(env, rec.notebook, "claim-" + rec.id),
+        classes=["claim-ref", "ledger-verdict", f"ledger-{rec.slug}"],
+        internal=True,
+    )
+    node["reftitle"] = rec.id
+    return [node], []
+
+
+class ClaimSummary(Directive):
+    """The verdicts of the current chapter, generated from its claim records: each claim's
+    statement and verdict, linked to its box (the end of every chapter)."""
+
+    def run(self):
+        env = self.state.document.settings.env
+        name = env.docname.removeprefix("book/")
+        mine = [r for r in _records(env) if r.notebook == name]
+        if not mine:
+            raise self.error(f"claim-summary: {env.docname} stores no claim records (execute it first)")
+        words = Words(env)
+        items = "".join(
+            f'<li class="claim-summary-item">{_verdict_badge(rec.verdict, words)} '
+            f'<a class="ledger-link" href="{esc(_uri(env, name, "claim-" + rec.id))}">{esc(words.text(rec.statement))}</a>'
+            + (
+                f'<br><span class="ledger-caveat"><b>{words("Caveat:")}</b> {esc(words.text(rec.caveat))}</span>'
+                if rec.caveat
+                else ""
+            )
+            + "</li>"
+            for rec in mine
+        )
+        return [_raw(f'<ul class="decaylab-claim-summary">{items}</ul>')]

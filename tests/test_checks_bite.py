@@ -11,7 +11,7 @@ its notebook metadata, at least one perturbation of the behaviour it measures::
 
 The test inserts ``code`` as a new cell right after the notebook's first code cell (the
 set-up), runs the notebook in a fresh kernel (on the machine's kernels with one thread: under
-``make test`` in the background process of tests/conftest.py), and requires it to stop with
+``make test`` in the background process of tests/background.py), and requires it to stop with
 ``ClaimCheckFailed`` at the named claim, and at no earlier one. The perturbation changes the
 framework's behaviour or the data (a patched optimizer step, a scaled result), never the
 claim helper.
@@ -19,9 +19,9 @@ claim helper.
 
 from __future__ import annotations
 
+import background
 import nbformat
 import pytest
-from conftest import PERTURBATION_PATH, background_result
 from nbclient.exceptions import CellExecutionError
 
 from decaylab.claims import METADATA_KEY
@@ -46,7 +46,7 @@ def run_perturbed(path, perturbation) -> CellExecutionError | None:
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells.insert(first + 1, nbformat.v4.new_code_cell(perturbation["code"]))
     try:
-        _run(nb, path, PERTURBATION_PATH, timeout=600, allow_errors=False)
+        _run(nb, path, background.PERTURBATION_PATH, timeout=600, allow_errors=False)
     except CellExecutionError as exc:
         return exc
     return None
@@ -54,7 +54,7 @@ def run_perturbed(path, perturbation) -> CellExecutionError | None:
 
 @pytest.mark.parametrize(("path", "perturbation"), perturbations())
 def test_a_perturbed_measurement_fails_its_claim(path, perturbation, request):
-    result = background_result(request.node.callspec.id, "perturb")  # run beside (tests/conftest.py)
+    result = background.result("perturb", request.node.callspec.id)  # run beside (tests/background.py)
     if result is None:
         error = run_perturbed(path, perturbation)
     else:

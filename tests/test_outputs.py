@@ -15,9 +15,9 @@ it is reported.
 
 import copy
 
+import background
 import nbformat
 import pytest
-from conftest import background_result, wait_for_background
 
 from decaylab_book.files import notebooks
 from decaylab_book.meaning import (
@@ -45,9 +45,9 @@ def test_fresh_outputs_mean_what_is_stored(path, numerical_path, request):
     stored = nbformat.read(path, as_version=4)
     fresh = None
     if numerical_path == SECOND_PATH:  # run in the background process (tests/conftest.py)
-        fresh = background_result(request.node.callspec.id, "second")
+        fresh = background.result("second", request.node.callspec.id)
     else:
-        wait_for_background()  # this path uses both cores
+        background.wait()  # this path uses both cores
     if fresh is None:
         fresh, _ = execute(path, numerical_path=numerical_path, allow_errors=True, timeout=1800)
     problems = compare_notebooks(stored, fresh)

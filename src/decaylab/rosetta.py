@@ -225,7 +225,8 @@ def _paddle_paramattr(build, lr, c):
     from paddle.optimizer import Momentum
     from paddle.regularizer import L2Decay
 
-    net = build(weight_attr=ParamAttr(regularizer=L2Decay(c)))
+    attr = ParamAttr(regularizer=L2Decay(c))
+    net = build(weight_attr=attr)
     opt = Momentum(lr, parameters=net.parameters())
     return net, opt, None
 

@@ -263,3 +263,24 @@ def test_every_chinese_verdict_box_is_rendered_from_its_record(built):
         for heading in ("HOLDS", "DOES NOT HOLD", "NOT SETTLED AT THIS SCALE"):
             assert f'class="decaylab-claim-verdict">{heading}' not in zh_page, nb_path.name
     assert boxes.render(collect_records()[0], CHINESE).startswith('<div id="claim-')
+
+
+def test_the_chinese_search_finds_the_glossary_s_terms(built):
+    """The Chinese edition's search index holds Chinese words (Sphinx needs jieba for that), and
+    the glossary's terms whole: a reader's query 权重衰减 finds the pages that use it."""
+    import json
+
+    from decaylab_book.sphinx.edition import glossary_terms_zh
+
+    source = (built / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(source[source.index("(") + 1 : source.rindex(")")])["terms"]
+    words = glossary_terms_zh(ROOT / "book" / "glossary.md")
+    assert "权重衰减" in words and "正则化" in words
+    missing = [w for w in words if w not in terms]
+    assert not missing, f"the Chinese search index lacks {missing}"
+
+    def pages(word):
+        found = terms[word]
+        return len(found) if isinstance(found, list) else 1
+
+    assert pages("权重衰减") >= 5 and pages("学习率衰减") >= 3

@@ -20,12 +20,33 @@ ZH_CODE_PROMPTS = ("显示代码", "隐藏代码")
 
 
 def edition_config(app, config):
-    """The Chinese edition's title, its stylesheet (its own CJK font subset) and the labels of
-    the toggles of hidden code cells."""
+    """The Chinese edition's title, its stylesheet (its own CJK font subset), the labels of
+    the toggles of hidden code cells, and its search dictionary."""
     if (config.language or "en") == editions.LANGUAGE:
         config.html_title = config.decaylab_title_zh
         config.nb_code_prompt_show, config.nb_code_prompt_hide = ZH_CODE_PROMPTS
         app.add_css_file(ZH_CSS, priority=900)  # after the book's CSS (html_css_files: 800)
+        words = glossary_terms_zh(Path(app.srcdir) / "book" / "glossary.md")
+        dictionary = Path(app.doctreedir) / "search-words-zh.txt"
+        dictionary.parent.mkdir(parents=True, exist_ok=True)
+        dictionary.write_text("".join(f"{w} 100000 n\n" for w in words), encoding="utf-8")
+        config.html_search_options = {**(config.html_search_options or {}), "dict": str(dictionary)}
+
+
+_GLOSSARY_TERM = re.compile(r"^(\S[^\n(]*?) \((.+)\)$", re.M)
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def glossary_terms_zh(glossary: Path) -> list[str]:
+    """The Chinese words of the glossary's terms (``weight decay (权重衰减)``), for the search:
+    Sphinx indexes Chinese with jieba, which splits 权重衰减 into 权重 and 衰减 unless its
+    dictionary knows the term; with it, a reader's query 权重衰减 finds the pages (and 权重
+    still does: jieba's search mode indexes the parts too)."""
+    words = []
+    for term, chinese in _GLOSSARY_TERM.findall(glossary.read_text(encoding="utf-8")):
+        if not term.startswith("#"):  # not the page's title
+            words += _CJK_WORD.findall(chinese)
+    return list(dict.fromkeys(words))
 
 
 _GLUE_ROLE = re.compile(r"\{glue(:[a-z]+)?\}`([^`]+)`")

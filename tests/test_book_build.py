@@ -284,3 +284,28 @@ def test_the_chinese_search_finds_the_glossary_s_terms(built):
         return len(found) if isinstance(found, list) else 1
 
     assert pages("权重衰减") >= 5 and pages("学习率衰减") >= 3
+
+
+def test_chinese_pages_show_the_checks_values_in_chinese(built):
+    """What close() writes ("agree within ...") is translated wherever the Chinese edition shows a
+    record (boxes, ledger, checklist), and a label meets its value with a full-width colon."""
+    for page_path in sorted((built / "zh" / "book").glob("*.html")):
+        text = page_path.read_text(encoding="utf-8")
+        assert "agree within" not in text, f"zh/{page_path.name} shows 'agree within' in English"
+        assert "</span>: <code>" not in text and not re.search(r"[\u4e00-\u9fff]: <code>", text), (
+            f"zh/{page_path.name}: a half-width colon after a Chinese label"
+        )
+
+
+def test_the_chinese_edition_s_interface_is_in_chinese(built):
+    """The theme's and extensions' words that upstream leaves in English (sphinx.edition.UI_ZH)
+    are replaced on every Chinese page, the footer names the authors in Chinese."""
+    from decaylab_book.sphinx.edition import UI_ZH
+
+    for page_path in sorted((built / "zh").rglob("*.html")):
+        text = page_path.read_text(encoding="utf-8")
+        left = [english for english in UI_ZH if english in text]
+        assert not left, f"{page_path.relative_to(built)} still shows {left}"
+        assert "The Weight Decay, Verified authors" not in text, (
+            f"{page_path.relative_to(built)}: English author"
+        )

@@ -1,5 +1,8 @@
 /* Weight Decay, Verified: filter the claims ledger by post (or source, or chapter) and verdict.
-   Works offline; without JavaScript the filters stay hidden and every row is shown. */
+   Works offline; without JavaScript the filters stay hidden and every row is shown. The few
+   words the script writes follow the page's language (<html lang="zh-CN"> in the Chinese
+   edition). */
+var ZH = /^zh/i.test(document.documentElement.lang || "");
 (function () {
   "use strict";
   function setup(form) {
@@ -14,7 +17,8 @@
         row.hidden = !keep;
         if (keep) shown += 1;
       });
-      output.textContent = shown === rows.length ? "" : "showing " + shown + " of " + rows.length;
+      output.textContent = shown === rows.length ? "" : (ZH ? "显示 " + shown + " / " + rows.length + " 条"
+        : "showing " + shown + " of " + rows.length);
     }
     form.addEventListener("change", apply);
     form.addEventListener("submit", function (event) { event.preventDefault(); });
@@ -43,7 +47,8 @@
     Array.prototype.forEach.call(boxes, function (box) {
       var note = document.createElement("p");
       note.className = "decaylab-scroll-note";
-      note.textContent = "The table is wider than the page: scroll it sideways for more columns →";
+      note.textContent = ZH ? "表格比页面宽：横向滚动可看到更多列 →"
+        : "The table is wider than the page: scroll it sideways for more columns →";
       box.parentNode.insertBefore(note, box);
       box.addEventListener("scroll", function () { update(box); }, { passive: true });
       update(box);

@@ -25,7 +25,7 @@ def render(record: ClaimRecord, edition: Edition = ENGLISH, *, anchor: bool = Tr
     ed = edition
     items = "".join(
         f"<li>✓ {esc(ed.text(e.label))}"
-        + (f": <code>{esc(ed.shown(e.shown))}</code>" if e.shown else "")
+        + (f"{ed.colon}<code>{esc(ed.shown(e.shown))}</code>" if e.shown else "")
         + "</li>"
         for e in record.evidence
     )

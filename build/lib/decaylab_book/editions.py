@@ -170,6 +170,8 @@ class Edition:
         self.zh = language == LANGUAGE
         self.html_lang = HTML_LANG if self.zh else "en"
         self.semicolon = "；" if self.zh else "; "
+        #: between an evidence label and its value (a full-width colon in Chinese)
+        self.colon = "：" if self.zh else ": "
 
     def __repr__(self) -> str:
         return f"Edition({self.language!r})"

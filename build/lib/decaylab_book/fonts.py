@@ -86,6 +86,7 @@ def zh_edition_chars() -> set[str]:
     chars = used_cjk_chars()
     texts = [(ROOT / "_config.yml").read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.rglob("*.py"))]
+    texts += [(ROOT / "book" / "_static" / "decaylab.js").read_text(encoding="utf-8")]  # its Chinese words
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book").rglob("*.bib"))]
     catalogues = sorted((ROOT / "locales").rglob("*.po"))
     for package, pattern in (

@@ -24,6 +24,7 @@ def edition_config(app, config):
     the toggles of hidden code cells, and its search dictionary."""
     if (config.language or "en") == editions.LANGUAGE:
         config.html_title = config.decaylab_title_zh
+        config.author = config.decaylab_author_zh
         config.nb_code_prompt_show, config.nb_code_prompt_hide = ZH_CODE_PROMPTS
         app.add_css_file(ZH_CSS, priority=900)  # after the book's CSS (html_css_files: 800)
         words = glossary_terms_zh(Path(app.srcdir) / "book" / "glossary.md")
@@ -180,3 +181,37 @@ def translate_boxes(app, doctree, docname):
 def language_switch_in_body(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = _language_switch(pagename, is_zh(app)) + context["body"]
+
+
+#: Words of the theme and of upstream extensions that the Chinese edition would show in English
+#: (no zh_CN message for them in their catalogues at the pinned versions): replaced in every
+#: built page of the edition. A test checks that none of the English is left.
+UI_ZH = {
+    'title="Link to this heading"': 'title="链接到此标题"',
+    'title="Link to this term"': 'title="链接到此术语"',
+    'title="Link to this image"': 'title="链接到此图片"',
+    'aria-label="Toggle hidden content"': 'aria-label="显示或隐藏内容"',
+    'placeholder="Search this book..."': 'placeholder="搜索本书……"',
+    'aria-label="Search this book..."': 'aria-label="搜索本书"',
+    'title="Toggle primary sidebar"': 'title="显示或隐藏目录"',
+    'title="Toggle secondary sidebar"': 'title="显示或隐藏本页目录"',
+    'title="System Settings"': 'title="跟随系统设置"',
+    'aria-label="Color mode"': 'aria-label="颜色模式"',
+    'data-bs-title="Color mode"': 'data-bs-title="颜色模式"',
+    'aria-label="Main"': 'aria-label="主导航"',
+    'aria-label="Page"': 'aria-label="本页"',
+    "© Copyright ": "© 版权所有 ",
+}
+
+
+def translate_ui(app, exception):
+    """Put :data:`UI_ZH` into the Chinese edition's pages at the end of the build."""
+    if exception is not None or app.builder.format != "html" or not is_zh(app):
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = text
+        for english, chinese in UI_ZH.items():
+            new = new.replace(english, chinese)
+        if new != text:
+            page.write_text(new, encoding="utf-8")

@@ -38,7 +38,7 @@ def _evidence_details(rec: ClaimRecord, words: Words, checked_as: bool = False) 
     """The evidence behind a disclosure: the checks, the rule and result, caveat and note."""
     items = "".join(
         f"<li>{esc(words.text(e.label))}"
-        + (f": <code>{esc(words.text(e.shown))}</code>" if e.shown else "")
+        + (f"{words.edition.colon}<code>{esc(words.edition.shown(e.shown))}</code>" if e.shown else "")
         + "</li>"
         for e in rec.evidence
     )

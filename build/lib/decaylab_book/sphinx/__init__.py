@@ -43,6 +43,7 @@ def setup(app):
     app.add_css_file(site.ICONS_CSS)
     app.add_js_file(SITE_JS, loading_method="defer")
     app.add_config_value("decaylab_title_zh", "", "html")
+    app.add_config_value("decaylab_author_zh", "", "html")
     app.connect("config-inited", fixes.one_navigation_toggle)
     app.connect("config-inited", edition.edition_config)
     app.connect("config-inited", _budgets)
@@ -55,4 +56,5 @@ def setup(app):
     app.connect("html-page-context", edition.language_switch_in_body, priority=1)
     app.connect("html-page-context", fixes.unique_scripts, priority=1)
     app.connect("build-finished", site.finish)
+    app.connect("build-finished", edition.translate_ui)
     return {"version": "3.0", "parallel_read_safe": True, "parallel_write_safe": True}

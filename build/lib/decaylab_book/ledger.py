@@ -77,11 +77,8 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "With weight decay some weights eventually become exactly zero, so the model has fewer parameters.",
         "weight-decay-makes-weights-zero",
     ),
-    SeedClaim(
-        "001",
-        "The coefficient lies between 0 and 1; 0.01 or 0.001 is a safe default.",
-        "decay-default-001-or-0001",
-    ),
+    SeedClaim("001", "The coefficient lies between 0 and 1.", "decay-range-0-to-1"),
+    SeedClaim("001", "If unsure, 0.01 or 0.001 is a safe default.", "decay-default-001-or-0001"),
     SeedClaim("001", "Adding weight decay can make the model's accuracy drop.", "decay-can-lower-accuracy"),
     SeedClaim(
         "001",
@@ -126,7 +123,7 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "001",
         "Had weight decay been the same thing as learning-rate decay, it would only have made learning "
         "slower, not worse.",
-        "lr-decay-at-a-good-rate",
+        "lr-decay-only-slower",
     ),
     # post 002: L1/L2 penalties on one layer in PyTorch
     SeedClaim(

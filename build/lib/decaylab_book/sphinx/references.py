@@ -62,7 +62,7 @@ class PostKey(Directive):
                 text += f' <span class="post-key-missing">({" and ".join(missing)} not recorded)</span>'
             items.append(
                 f'<dt id="post-{post}">{esc(words("post", "帖子"))} {post}</dt>'
-                f"<dd><cite>{esc(_plain(f['title']))}</cite>{'。' if words.zh else '. '}{text}</dd>"
+                f"<dd><cite>{esc(_plain(f.get('title_zh', f['title']) if words.zh else f['title']))}</cite>{'。' if words.zh else '. '}{text}</dd>"
             )
         return [_raw(f'<dl class="decaylab-post-key">{"".join(items)}</dl>')]
 

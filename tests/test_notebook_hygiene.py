@@ -332,3 +332,17 @@ def test_chapters_end_with_their_generated_verdicts(path):
     assert last.cell_type == "markdown" and "```{claim-summary}" in last.source, (
         f"{path.name}: the last cell is not the generated list of verdicts (```{{claim-summary}}```)"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_takeaway_cites_its_claims(path):
+    """Each bullet under "What to take away" states a result, so it cites the claim behind it
+    with {claim}`id` (the build renders the record's verdict there and fails on an unknown id)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or "## What to take away" not in cell.source:
+            continue
+        section = cell.source.split("## What to take away", 1)[1]
+        bullets = re.split(r"\n(?=\* )", "\n" + section.strip())[1:]
+        uncited = [b.strip()[:70] for b in bullets if "{claim}`" not in b]
+        assert not uncited, f"{path.name}: takeaways that cite no claim: {uncited}"

@@ -110,6 +110,9 @@ def test_stacked_engine_refuses_what_it_would_ignore_or_misread():
     BatchedOptimizer(
         stack.parameters(), optimizer="sgd", lr=0.1, decay_mask=[False, False]
     )  # nothing to decay: fine
+    for bad in (np.zeros((4, 3), dtype=np.float32), None, [[0.0, 0.0, 0.0]]):
+        with pytest.raises(TypeError, match=r"x must be a torch tensor of shape \[B, in\] or \[M, B, in\]"):
+            stack(bad)
     opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
     x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
     args = {"epochs": 1, "batch_size": 2, "order_seeds": [0, 1]}

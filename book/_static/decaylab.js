@@ -17,8 +17,10 @@ var ZH = /^zh/i.test(document.documentElement.lang || "");
         row.hidden = !keep;
         if (keep) shown += 1;
       });
-      output.textContent = shown === rows.length ? "" : (ZH ? "显示 " + shown + " / " + rows.length + " 条"
-        : "showing " + shown + " of " + rows.length);
+      output.textContent = shown === rows.length ? "" : shown === 0
+        ? (ZH ? "没有论断符合这两个条件" : "no claim matches both choices")
+        : (ZH ? "显示 " + shown + " / " + rows.length + " 条" : "showing " + shown + " of " + rows.length);
+      table.hidden = shown === 0;
     }
     form.addEventListener("change", apply);
     form.addEventListener("submit", function (event) { event.preventDefault(); });

@@ -118,6 +118,11 @@ class StackedMLP:
     def __call__(self, x):
         """``x`` of shape ``[B, in]`` (the same batch for every model) or ``[M, B, in]``; returns ``[M, B, out]``."""
         torch = _torch()
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"x must be a torch tensor of shape [B, in] or [M, B, in] (torch.from_numpy(x) for an "
+                f"array); got {type(x).__name__}"
+            )
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.n_models, -1, -1)
         if x.dim() != 3 or x.shape[0] != self.n_models or x.shape[2] != self.weights[0].shape[1]:

@@ -21,6 +21,13 @@ from . import common, edition, fixes, pages, references, site
 SITE_JS = "decaylab.js"
 
 
+def _no_figure_numbers(app, config):
+    """Figures are not numbered: Jupyter Book numbers them across the whole book (a chapter's
+    only figure was "Fig. 10") and forces ``numfig`` on over ``_config.yml``; no page refers to
+    a figure by its number."""
+    config.numfig = False
+
+
 def _budgets(app, config):
     """The budgets (:mod:`decaylab_book.budgets`) as MyST substitutions: ``{{ notebook_seconds }}``."""
     from .. import budgets
@@ -47,6 +54,7 @@ def setup(app):
     app.connect("config-inited", fixes.one_navigation_toggle)
     app.connect("config-inited", edition.edition_config)
     app.connect("config-inited", _budgets)
+    app.connect("config-inited", _no_figure_numbers, priority=900)  # after the extensions that set it
     app.connect("builder-inited", edition.compile_catalogues)
     app.connect("doctree-read", edition.translate_toc_captions)
     app.connect("doctree-resolved", site.link_full_size_images)

@@ -84,3 +84,31 @@ var ZH = /^zh/i.test(document.documentElement.lang || "");
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
+
+/* MathJax's menu is off, so formulas are no tab stops; a displayed formula wider than the
+   column scrolls sideways, and a keyboard must reach it to scroll it (axe:
+   scrollable-region-focusable): such formulas, and only they, become focusable. */
+(function () {
+  "use strict";
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll('mjx-container[display="true"]'), function (m) {
+      if (m.scrollWidth > m.clientWidth + 1) {
+        m.setAttribute("tabindex", "0");
+        m.setAttribute("role", "region");
+        m.setAttribute("aria-label", ZH ? "公式（可横向滚动）" : "formula (scrolls sideways)");
+      } else {
+        m.removeAttribute("tabindex");
+      }
+    });
+  }
+  var tries = 0;
+  function start() {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(mark);
+    } else if (tries++ < 100 && document.querySelector(".math")) {
+      setTimeout(start, 100);  // MathJax loads after this script; pages without math have none
+    }
+  }
+  start();
+  window.addEventListener("resize", function () { mark(); });
+})();

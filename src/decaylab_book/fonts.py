@@ -89,10 +89,12 @@ def zh_edition_chars() -> set[str]:
     texts += [(ROOT / "book" / "_static" / "decaylab.js").read_text(encoding="utf-8")]  # its Chinese words
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book").rglob("*.bib"))]
     catalogues = sorted((ROOT / "locales").rglob("*.po"))
-    for package, pattern in (
-        ("sphinx", "locale/zh_CN/LC_MESSAGES/*.po"),
-        ("sphinx_book_theme", "theme/sphinx_book_theme/static/locales/zh_CN/LC_MESSAGES/*.po"),
-        ("pydata_sphinx_theme", "locale/zh/LC_MESSAGES/*.po"),
+    from .editions import LANGUAGE, SITE_FOLDER
+
+    for package, pattern in (  # the upstream catalogues of the edition's language
+        ("sphinx", f"locale/{LANGUAGE}/LC_MESSAGES/*.po"),
+        ("sphinx_book_theme", f"theme/sphinx_book_theme/static/locales/{LANGUAGE}/LC_MESSAGES/*.po"),
+        ("pydata_sphinx_theme", f"locale/{SITE_FOLDER}/LC_MESSAGES/*.po"),  # it names the language "zh"
     ):
         spec = importlib.util.find_spec(package)
         if spec and spec.origin:

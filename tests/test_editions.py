@@ -188,7 +188,13 @@ def test_decaylab_imports_nothing_of_the_book_and_nothing_chinese():
 def test_decaylab_works_from_a_regular_install(tmp_path):
     """``pip install .`` (not editable) into a folder, then a claim from there, far from the
     project: decaylab needs none of the book's files."""
-    target = tmp_path / "site"
+    import shutil
+
+    source, target = tmp_path / "source", tmp_path / "site"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    # from a copy, so that setuptools' build/ and egg-info stay out of the checkout
     subprocess.run(
         [
             sys.executable,
@@ -200,7 +206,7 @@ def test_decaylab_works_from_a_regular_install(tmp_path):
             "-q",
             "--target",
             str(target),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

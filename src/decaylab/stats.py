@@ -62,6 +62,8 @@ OUTCOMES = (HOLDS, FAILS, UNSETTLED)
 
 #: At least this many seeds for a decision about training outcomes.
 MIN_SEEDS = 20
+#: The confidence of a decision's interval unless a chapter declares another.
+CONFIDENCE = 0.95
 #: The seed schedule of every rule-decided claim, declared before any run: decide at 20 seeds;
 #: while not settled, at 40, then at 80.
 SCHEDULE = (20, 40, 80)
@@ -207,7 +209,7 @@ def rule_text(
 
 
 def mean_effect(
-    effects, *, quantity: str, margin, digits: int = 3, confidence=0.95, min_seeds: int = MIN_SEEDS
+    effects, *, quantity: str, margin, digits: int = 3, confidence=CONFIDENCE, min_seeds: int = MIN_SEEDS
 ) -> Decision:
     """Decide a claim from per-seed effects, oriented so that the claimed effect is positive.
 
@@ -258,7 +260,7 @@ def mean_effect(
 
 
 def paired_difference(
-    a, b, *, quantity: str, margin, digits: int = 3, confidence=0.95, min_seeds: int = MIN_SEEDS
+    a, b, *, quantity: str, margin, digits: int = 3, confidence=CONFIDENCE, min_seeds: int = MIN_SEEDS
 ) -> Decision:
     """Decide a claim that ``a`` exceeds ``b``, seed by seed (paired): the rule of :func:`mean_effect`
     applied to ``a - b``.
@@ -297,7 +299,7 @@ def sequential(
     margin,
     schedule=SCHEDULE,
     digits: int = 3,
-    confidence=0.95,
+    confidence=CONFIDENCE,
     settled: Callable[[Decision], bool] | None = None,
 ) -> Decision:
     """Decide a claim on the seeds of ``schedule``: the rule of :func:`mean_effect` at the first
@@ -403,7 +405,7 @@ def _take(tree, n: int):
 
 
 def error_rates(
-    effect, spread, margin, *, schedule=SCHEDULE, confidence=0.95, trials: int = 4000, seed: int = 0
+    effect, spread, margin, *, schedule=SCHEDULE, confidence=CONFIDENCE, trials: int = 4000, seed: int = 0
 ):
     """How often the rule with ``schedule`` reaches each outcome, by simulation.
 

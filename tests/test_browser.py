@@ -548,3 +548,94 @@ def test_checker_passes_a_page_that_reads_well(built_site, contexts, tmp_path):
         encoding="utf-8",
     )
     assert check_page(contexts["desktop"], (tmp_path / "good.html").as_uri(), "desktop") == []
+
+
+# ----------------------------------------------------------------------------- the primer's figure
+
+#: Slider positions (indices into decaylab.explorer.CHOICES) the figure is checked on.
+EXPLORER_GRID = {"lr": (0, 6, 9, 12), "decay": (0, 5, 8, 12), "momentum": (0, 3, 5), "steps": (4,)}
+
+
+def _explorer_page(contexts, built_site, edition):
+    page = contexts["desktop"].new_page()
+    problems: list[str] = []
+    load(page, (built_site / EDITIONS[edition][0] / "book" / "primer.html").as_uri(), problems)
+    page.wait_for_function("() => window.decayExplorer !== undefined", timeout=10_000)
+    assert not problems, problems
+    return page
+
+
+@pytest.mark.parametrize("edition", list(EDITIONS))
+def test_the_interactive_figure_computes_what_decaylab_does(built_site, contexts, edition):
+    """The primer's figure (decay-explorer.js) against decaylab.explorer, on a grid of settings:
+    the per-step factor and its kind, the half-life, the whole path (the NumPy reference's),
+    the step at which it halves, and each framework's code."""
+    import math
+
+    import numpy as np
+
+    from decaylab import explorer
+
+    page = _explorer_page(contexts, built_site, edition)
+    try:
+        settings = []
+        for opt in explorer.OPTIMIZERS:
+            for lr in EXPLORER_GRID["lr"]:
+                for decay in EXPLORER_GRID["decay"]:
+                    momenta = (None,) if opt in ("adam", "adamw") else EXPLORER_GRID["momentum"]
+                    for mu in momenta:
+                        s = {"optimizer": opt, "lr": lr, "decay": decay, "steps": EXPLORER_GRID["steps"][0]}
+                        settings.append({**s, "momentum": 0 if mu is None else mu, "adam": mu is None})
+        results = page.evaluate("(all) => all.map(s => window.decayExplorer.compute(s))", settings)
+    finally:
+        page.close()
+    C = explorer.CHOICES
+    for s, got in zip(settings, results, strict=True):
+        args = (s["optimizer"], C["lr"][s["lr"]], C["decay"][s["decay"]])
+        mu = None if s["adam"] else C["momentum"][s["momentum"]]
+        where = f"{s}"
+        f = explorer.step_factor(*args, momentum=mu)
+        assert got["kind"] == f.kind, where
+        if f.value is None:
+            assert got["factor"] is None, where
+        else:
+            assert got["factor"] == pytest.approx(f.value, rel=1e-12, abs=1e-15), where
+        half = explorer.half_life(*args, momentum=mu)
+        if half is None or math.isinf(half):
+            assert got["halfLife"] == half, where
+        else:
+            assert got["halfLife"] == pytest.approx(half, rel=1e-9), where
+        path = explorer.trajectory(*args, C["steps"][s["steps"]], momentum=mu)
+        np.testing.assert_allclose(got["path"], path, rtol=1e-9, atol=1e-12, err_msg=where)
+        assert got["stepsToHalf"] == explorer.steps_to_half(path), where
+        assert got["code"] == explorer.arguments(*args, momentum=mu), where
+
+
+@pytest.mark.parametrize("edition", list(EDITIONS))
+def test_the_interactive_figure_works_from_the_keyboard(built_site, contexts, edition):
+    """Tab to a slider, press an arrow key: its value, the spoken value, the results and the
+    picture's description follow. Choosing Adam disables the momentum slider."""
+    page = _explorer_page(contexts, built_site, edition)
+    try:
+        lr = page.locator("#decay-explorer-lr")
+        page.locator("#decay-explorer-optimizer").focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == "decay-explorer-lr"
+        before = page.locator(".decay-explorer-results").inner_text()
+        label = page.locator(".decay-explorer-plot").get_attribute("aria-label")
+        page.keyboard.press("ArrowRight")
+        assert lr.get_attribute("aria-valuetext") == "0.2"
+        assert page.locator("output[for='decay-explorer-lr']").inner_text() == "0.2"
+        assert page.locator(".decay-explorer-results").inner_text() != before
+        assert page.locator(".decay-explorer-plot").get_attribute("aria-label") != label
+        assert (
+            page.locator(".decay-explorer-code pre")
+            .first.inner_text()
+            .startswith("opt = SGD(net.parameters(), 0.2,")
+        )
+        page.locator("#decay-explorer-optimizer").select_option("adam")
+        assert page.locator("#decay-explorer-momentum").is_disabled()
+        words = {"en": "Learning rate", "zh": "学习率"}[edition]
+        assert words in page.locator("label[for='decay-explorer-lr']").inner_text()
+    finally:
+        page.close()

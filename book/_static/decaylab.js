@@ -112,3 +112,18 @@ var ZH = /^zh/i.test(document.documentElement.lang || "");
   start();
   window.addEventListener("resize", function () { mark(); });
 })();
+
+/* A page with the primer's interactive figure (div.decay-explorer) loads its script,
+   decay-explorer.js, from beside this one; no other page does. */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  function start() {
+    if (!me || !document.querySelector("div.decay-explorer")) return;
+    var script = document.createElement("script");
+    script.src = me.src.replace(/decaylab\.js(\?[^#]*)?$/, "decay-explorer.js$1");
+    document.head.appendChild(script);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -7,6 +7,8 @@ What lives here is what two chapters, or a chapter and a test, need:
   checked against;
 * :mod:`decaylab.bridges`: the same weights in a PyTorch module and a Paddle layer;
 * :mod:`decaylab.claims`: how a chapter states and checks a claim;
+* :mod:`decaylab.explorer`: what decay alone does to one weight, in closed form and by the
+  reference (the primer's figures and its interactive figure);
 * :mod:`decaylab.stats`: decision rules for claims about training outcomes (many seeds);
 * :mod:`decaylab.verdicts`: the four verdicts a claim can get;
 * :mod:`decaylab.data`: the toy line of post 003 and scikit-learn's digits;

@@ -86,7 +86,11 @@ def zh_edition_chars() -> set[str]:
     chars = used_cjk_chars()
     texts = [(ROOT / "_config.yml").read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.rglob("*.py"))]
-    texts += [(ROOT / "book" / "_static" / "decaylab.js").read_text(encoding="utf-8")]  # its Chinese words
+    # the site scripts' Chinese words
+    texts += [
+        (ROOT / "book" / "_static" / name).read_text(encoding="utf-8")
+        for name in ("decaylab.js", "decay-explorer.js")
+    ]
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "book").rglob("*.bib"))]
     catalogues = sorted((ROOT / "locales").rglob("*.po"))
     from .editions import LANGUAGE, SITE_FOLDER

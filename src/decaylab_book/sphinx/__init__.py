@@ -4,7 +4,7 @@ One module per concern:
 
 * :mod:`.pages`: the pages generated from the notebooks (directives ``claims-ledger``,
   ``claims-checklist``, ``claim-box``, ``claim-summary`` and the role ``{claim}``, ``output-tolerances``, ``rule-error-rates``,
-  ``nbval-ignored-cells``, ``pinned-versions``);
+  ``nbval-ignored-cells``, ``pinned-versions``, ``decay-explorer``: the primer's interactive figure);
 * :mod:`.references`: ``post-key`` and the bibliography style labelling the posts
   "post 000" ... "post 003";
 * :mod:`.edition`: the Chinese edition (title, catalogues, captions, verdict boxes rendered
@@ -46,6 +46,7 @@ def setup(app):
     app.add_directive("output-tolerances", pages.OutputTolerances)
     app.add_directive("rule-error-rates", pages.RuleErrorRates)
     app.add_directive("pinned-versions", pages.PinnedVersions)
+    app.add_directive("decay-explorer", pages.DecayExplorer)
     app.add_directive("post-key", references.PostKey)
     app.add_css_file(site.ICONS_CSS)
     app.add_js_file(SITE_JS, loading_method="defer")

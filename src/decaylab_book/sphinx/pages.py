@@ -481,3 +481,28 @@ class ClaimSummary(Directive):
             for rec in mine
         )
         return [_raw(f'<ul class="decaylab-claim-summary">{items}</ul>')]
+
+
+class DecayExplorer(Directive):
+    """The primer's interactive figure: a ``div.decay-explorer`` holding the constants
+    :func:`decaylab.explorer.constants` gives at build time (``_static/decay-explorer.js``,
+    loaded by ``decaylab.js`` on this page only, draws the figure from them)."""
+
+    def run(self):
+        import json
+
+        from decaylab import explorer
+
+        words = Words(self.state.document.settings.env)
+        data = json.dumps(explorer.constants(), ensure_ascii=False).replace("</", "<\\/")
+        fallback = words(
+            "This figure needs JavaScript; the figures above draw the same formulas.",
+            "这张图需要 JavaScript；上面的图画的是同样的公式。",
+        )
+        return [
+            _raw(
+                '<div class="decay-explorer">'
+                f'<script type="application/json" class="decay-explorer-data">{data}</script>'
+                f"<noscript><p>{esc(fallback)}</p></noscript></div>"
+            )
+        ]

@@ -4,6 +4,7 @@
 #                 translation checks (no notebook executed, no build, no browser)
 #   make test     everything: make check's tests, strict book build, browser test, and every
 #                 notebook executed again on two numerical paths and compared by meaning
+#   make lab      open the notebooks in JupyterLab, from this environment (.venv)
 #   make refresh  re-execute every notebook in place (the only way stored outputs change);
 #                 NB=book/x.ipynb for one
 #   make bench    run the benchmark scripts (measurements; they never fail a build)
@@ -24,7 +25,7 @@ LINTED    := src tests benchmarks book
 # `make refresh NB=book/lr_decay.ipynb` re-executes one notebook; without NB, all of them.
 NB        ?=
 
-.PHONY: book check test lint refresh bench clean venv mutants translations
+.PHONY: book check test lint refresh bench clean venv mutants translations lab
 
 venv: $(STAMP)
 
@@ -65,6 +66,10 @@ mutants: $(STAMP)
 	-$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
 	$(BIN)/python -m decaylab_book.mutation_score
+
+# The notebooks in JupyterLab, with the book's pinned environment as their kernel.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=book
 
 refresh: $(STAMP)
 	$(BIN)/ruff format book

@@ -309,3 +309,28 @@ def test_the_chinese_edition_s_interface_is_in_chinese(built):
         assert "The Weight Decay, Verified authors" not in text, (
             f"{page_path.relative_to(built)}: English author"
         )
+
+
+def test_the_chinese_references_page_is_chinese(built):
+    """The Chinese edition's bibliography takes each entry's ``_zh`` fields (references.bib):
+    the posts labelled 博文, their Chinese titles, Paddle's Chinese documentation (the ``_cn``
+    pages the posts cite), 《动手学深度学习》 by its name."""
+    text = text_of((built / "zh" / "book" / "references.html").read_text(encoding="utf-8")).replace("\n", "")
+    for post in ("000", "001", "002", "003"):
+        assert f"[博文 {post}]" in text, f"post {post} is not labelled [博文 {post}] in the Chinese edition"
+    source = (built / "zh" / "book" / "references.html").read_text(encoding="utf-8")
+    assert "documentation/docs/zh/api/paddle/regularizer/L2Decay_cn.html" in source
+    assert "_en.html" not in source
+    for chinese in ("权重衰减和学习率衰减", "《动手学深度学习》", "飞桨（PaddlePaddle）中文文档"):
+        assert chinese in text, f"the Chinese bibliography lacks {chinese!r}"
+    for english in ("In Chinese", "Stack Overflow question", "title given by this book"):
+        assert english not in text, f"the Chinese bibliography still says {english!r}"
+
+
+def test_every_chinese_figure_has_chinese_alt_text(built):
+    for nb_path in notebooks():
+        html = (built / "zh" / "book" / f"{nb_path.stem}.html").read_text(encoding="utf-8")
+        for alt in re.findall(r'<img alt="([^"]*)"[^>]+_images/', html):
+            assert re.search(r"[\u4e00-\u9fff]", alt), (
+                f"{nb_path.name}: an English alt text in Chinese: {alt[:60]!r}"
+            )

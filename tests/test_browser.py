@@ -232,22 +232,53 @@ def load(page, url: str, problems: list[str]) -> None:
         problems.append(f"page did not load: {url}")
 
 
-UNTRANSLATED_JS = """() => {
-  const skip = 'pre, code, .cell_output, .math, mjx-container, .bibliography, .citation, '
-    + '.decaylab-post-key, .decaylab-lang-switch, script, style';
-  const problems = [];
-  for (const el of document.querySelectorAll(
-      'article p, article li, article h1, article h2, article h3, article figcaption, article dt, article dd')) {
+#: Names the Chinese text keeps in Latin letters (frameworks, optimizers, schedulers, layers, tools).
+LATIN_NAMES = (
+    "PyTorch Paddle PaddlePaddle Keras TensorFlow AdamW Adam SGDW SGD Momentum MNIST Lion Muon Jupyter "
+    "JupyterLab Book Chromium Debian NumPy Python LayerNorm BatchNorm CyclicLR ReduceLROnPlateau "
+    "ExponentialLR StepLR OneCycleLR CosineAnnealingLR MLP ParamAttr Decay Optax MyST Sphinx ResNet et al"
+).split()
+
+UNTRANSLATED_JS = """(names) => {
+  // Runs of three or more English words of prose on a Chinese page, and in the attributes a
+  // reader meets (alt text, labels, tooltips, placeholders). Not counted: code, outputs, math,
+  // citations (the bibliography, the tooltips of links to it), quotations (titles and messages
+  // quoted in their own language), the glossary's English terms, and names.
+  const skip = 'pre, code, kbd, .cell_output, .output, .math, mjx-container, .bibliography, .citation, '
+    + '.decaylab-post-key, .decaylab-lang-switch, dl.glossary > dt, script, style';
+  const NAME = new Set(names);
+  const runs = text => {
+    // quotations, and titles (with the original's name in brackets after a Chinese title)
+    text = text.replace(/《[^》]*》(（[^）]*）)?|[“"「][^”"」]*[”"」]/g, ' ');
+    const out = [];
+    for (const m of text.matchAll(/(?<![-\\w.\\/])[A-Za-z][a-z]+(?: +[A-Za-z][a-z]+){2,}(?![-\\w\\/])/g)) {
+      if (m[0].split(/ +/).filter(w => !NAME.has(w)).length >= 3) out.push(m[0]);
+    }
+    return out;
+  };
+  const problems = [], seen = new Set();
+  const report = (what, run) => {
+    if (!seen.has(what + run)) { seen.add(what + run); problems.push(`untranslated ${what}: "${run.slice(0, 70)}"`); }
+  };
+  const prose = 'article p, article li, article h1, article h2, article h3, article figcaption, article dt, '
+    + 'article dd, article td, article th, article caption, article summary, article label, article button, '
+    + 'article legend, article option';
+  for (const el of document.querySelectorAll(prose)) {
     if (el.closest(skip) || !el.checkVisibility({checkVisibilityCSS: true})) continue;
     const clone = el.cloneNode(true);
-    clone.querySelectorAll(skip + ', ul, ol').forEach(n => n.remove());
-    const text = clone.textContent;
-    if (/[\u4e00-\u9fff]/.test(text)) continue;
-    // standalone English words (not parts of names like sphinx-book-theme or weight_decay)
-    const words = text.match(/(?<![-\\w.])[A-Za-z]{2,}(?![-\\w.])/g) || [];
-    if (words.length >= 6) problems.push(`untranslated text: "${text.trim().slice(0, 70)}"`);
+    clone.querySelectorAll(skip + ', ul, ol, p, table').forEach(n => n.remove());
+    runs(clone.textContent).forEach(r => report('text', r));
   }
-  return problems.slice(0, 5);
+  for (const el of document.querySelectorAll('[alt], [aria-label], [title], [placeholder]')) {
+    if (el.closest('script, style, pre, .bibliography')) continue;
+    for (const attr of ['alt', 'aria-label', 'title', 'placeholder']) {
+      const value = el.getAttribute(attr);
+      if (!value) continue;
+      if (attr === 'title' && el.matches('a[href*="references.html"]')) continue;  // a citation
+      runs(value).forEach(r => report(attr, r));
+    }
+  }
+  return problems.slice(0, 8);
 }"""
 
 
@@ -267,7 +298,7 @@ def edition_problems(page, url: str, edition: str) -> list[str]:
         if not target.is_file():
             problems.append(f"the link to the other edition leads nowhere: {target}")
     if edition == "zh":
-        problems += page.evaluate(UNTRANSLATED_JS)
+        problems += page.evaluate(UNTRANSLATED_JS, LATIN_NAMES)
     return problems
 
 
@@ -507,7 +538,8 @@ BROKEN_PAGE = """<!DOCTYPE html><html lang="en"><head><title>broken</title>
 <table class='fixed'><tr><th>Post</th><th>Measured evidence</th><th>x</th><th>y</th></tr>
 <tr><td>001</td><td>paddle.regularizer.L2Decay_is_a_very_long_word</td><td>a</td><td>b</td></tr></table>
 <div class='cell_output'><pre>final train loss 0.123 ... with decay 0.456 ... the answer is at the far end: 0.789 0.789 0.789</pre></div>
-<article><p>This paragraph was never translated into Chinese at all.</p></article>
+<article><p>This paragraph was never translated into Chinese at all.</p>
+<button aria-label='Toggle the primary sidebar'>≡</button></article>
 <nav><a href='#'>术语表</a></nav>
 <button class='primary-toggle' aria-label='Site navigation'>menu</button>
 <div id='pst-primary-sidebar'><nav><a class='reference' href='#'>Chapter</a></nav></div>
@@ -536,7 +568,8 @@ def test_checker_catches_a_broken_page(built_site, contexts, tmp_path):
     chinese = "; ".join(check_page(contexts["desktop"], url, "desktop", edition="zh"))
     assert "the page declares lang='en', not 'zh-CN'" in chinese
     assert "0 links to the other edition (want one)" in chinese
-    assert 'untranslated text: "This paragraph was never translated into Chinese at all."' in chinese
+    assert 'untranslated text: "This paragraph was never translated into Chinese at all"' in chinese
+    assert 'untranslated aria-label: "Toggle the primary sidebar"' in chinese
 
 
 def test_checker_passes_a_page_that_reads_well(built_site, contexts, tmp_path):

@@ -84,7 +84,7 @@ def test_the_chinese_box_translates_every_part_from_the_catalogue(catalogue):
             "gain": "增益",
             "only with SGD": "仅限 SGD",
             "a note": "一条说明",
-            "post 001 (weight decay and learning-rate decay)": "帖子 001",
+            "post 001 (weight decay and learning-rate decay)": "博文 001",
         }
     )
     record = _full_record()
@@ -104,7 +104,7 @@ def test_the_chinese_box_translates_every_part_from_the_catalogue(catalogue):
         "仅限 SGD",
         "说明：",
         "一条说明",
-        "帖子 001",
+        "博文 001",
     ):
         assert zh in box, zh
     for english in ("HOLDS", "Rule (declared", "Result:", "Caveat:", "Note:", "Decay helps.", "seeds"):

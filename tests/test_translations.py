@@ -7,13 +7,16 @@ and a fuzzy one (sphinx-intl marks a message fuzzy when its English changed).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from decaylab_book import translations
+from decaylab_book.files import ROOT
 from decaylab_book.sphinx.edition import _glue_from, _language_switch
+from decaylab_book.translations import PO_DIR
 
 
 def write(path: Path, messages: dict[str, tuple[str, bool]]) -> None:
@@ -73,3 +76,60 @@ def test_a_translation_keeps_roles_code_math_links_and_numbers():
 def test_a_glued_word_may_be_replaced_by_its_chinese_twin():
     assert translations.markup_problems("answer: {glue:text}`a`", "答案：{glue:text}`a-zh`") == []
     assert translations.markup_problems("answer: {glue:text}`a`", "答案：{glue:text}`b-zh`") != []
+
+
+# -- quotations in the Chinese edition are the sources' own words ------------------------------
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+#: d2l-zh's words the Chinese edition quotes, as read in d2l-ai/d2l-zh,
+#: chapter_multilayer-perceptrons/weight-decay.md (the sentence after the concise
+#: implementation, and the comment above its optimizers); no copy of d2l-zh ships here.
+D2L_ZH_WORDS = ("[**这些图看起来和我们从零开始实现权重衰减时的图相同**]", "# 偏置参数没有衰减。")
+
+
+#: The seeds' text has half-width punctuation where the posts show full-width.
+_HALF_WIDTH = str.maketrans("，。：；（）！？", ",.:;()!?")
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s$*\[\]]", "", text.translate(_HALF_WIDTH))
+
+
+def test_every_chinese_quotation_is_its_source_s_own_words():
+    """A quotation in 「」 in the Chinese edition is verbatim from a post (../shared/seeds) or
+    from d2l-zh; paraphrases stand outside quotation marks. Spaces, math dollars and
+    emphasis do not count, nor full- or half-width punctuation."""
+    import glob
+
+    from babel.messages.pofile import read_po
+
+    sources = "".join(
+        _squeezed(Path(p).read_text(encoding="utf-8")) for p in sorted(glob.glob(str(SEEDS / "*.txt")))
+    )
+    sources += "".join(_squeezed(t) for t in D2L_ZH_WORDS)
+    assert len(sources) > 1000, "the four posts are not beside the project (../shared/seeds)"
+    quotes = []
+    for po in sorted(PO_DIR.rglob("*.po")):
+        with po.open("rb") as f:
+            for m in read_po(f):
+                if m.id and isinstance(m.string, str):
+                    quotes += [(po.name, q) for q in re.findall(r"「([^」]+)」", m.string)]
+    assert len(quotes) >= 10
+    not_found = [f"{name}: 「{q}」" for name, q in quotes if _squeezed(q) not in sources]
+    assert not not_found, "quoted, but not the source's words: " + "; ".join(not_found)
+
+
+def test_the_term_lint_refuses_the_words_the_glossary_refuses():
+    from decaylab_book.editions import TERMS, term_problems
+
+    assert term_problems("10 epochs", "训练 10 个 epoch")
+    assert term_problems("10 epochs", "训练 10 轮（epoch）") == []
+    assert term_problems("batch size 64", "批大小为 64")
+    assert term_problems("the cell above", "上面的单元")
+    assert term_problems("hidden units", "隐藏单元") == []  # a network's unit is 单元
+    assert term_problems("the post", "这个帖子")
+    assert term_problems("a notebook", "一个笔记本") and not term_problems("a laptop", "笔记本电脑")
+    assert term_problems("3 × 4", "3 x 4")
+    assert term_problems("*not*", "偏置*不*受影响") and not term_problems("*not*", "偏置**不**受影响")
+    assert translations.lint([]) == {}
+    assert {t.concept for t in TERMS} >= {"epoch", "batch size", "the source posts", "emphasis"}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from decaylab import verdicts
@@ -77,8 +78,8 @@ WORDS_ZH = {
     "Caveat:": "限定条件：",
     "Note:": "说明：",
     "this book": "本书",
-    "post": "帖子",
-    "Post": "帖子",
+    "post": "博文",
+    "Post": "博文",
     "Claim (paraphrased)": "论断（转述）",
     "Verdict": "结论",
     "Source": "来源",
@@ -92,6 +93,100 @@ WORDS_ZH = {
     "see the check": "查看检查",
     "seeds": "个种子",
 }
+
+
+@dataclass(frozen=True)
+class Term:
+    """One concept, one Chinese term: ``preferred`` is what the Chinese edition writes for
+    ``concept``; ``refused`` are the words it does not use for it (as the glossary shows them)
+    and ``patterns`` the same as regular expressions, checked by ``python -m
+    decaylab_book.translations check`` on every translation (outside code, math and roles)
+    whose English matches ``english`` (any, if ``None``). The glossary shows the table (its
+    ``chinese-terms`` directive), with ``why`` in each edition."""
+
+    concept: str
+    preferred: str
+    refused: str
+    patterns: tuple[str, ...]
+    why: str
+    why_zh: str
+    english: str | None = None
+
+
+#: The Chinese edition's terms (the glossary's table; the translation lint enforces them).
+TERMS = (
+    Term(
+        "epoch",
+        "轮（epoch）",
+        "epoch",
+        (r"(?<![（(])\bepochs?\b(?![）)])",),
+        "d2l-zh's word; epoch only in brackets",
+        "与 d2l-zh 一致；epoch 只出现在括号里",
+    ),
+    Term(
+        "batch size",
+        "批量大小",
+        "批大小、小批量大小、批次大小",
+        ("小批量大小", "批大小", "批次大小"),
+        "d2l-zh's word",
+        "与 d2l-zh 一致",
+    ),
+    Term(
+        "a notebook's cell",
+        "单元格",
+        "单元",
+        ("单元(?!格)",),
+        "单元 alone is a network's unit",
+        "单元单独使用指网络的单元",
+        english=r"\bcells?\b",
+    ),
+    Term(
+        "the source posts",
+        "博文",
+        "帖子",
+        ("帖子",),
+        "they are blog articles (post 002 is a Q&A, 问答)",
+        "它们是博客文章（博文 002 是问答）",
+    ),
+    Term(
+        "notebook (Jupyter)",
+        "notebook",
+        "笔记本",
+        ("笔记本(?!电脑)",),
+        "笔记本 is a laptop (笔记本电脑)",
+        "笔记本指笔记本电脑",
+    ),
+    Term(
+        "times (3 × 4)",
+        "×",
+        "x",
+        (r"(?<=\d) ?x ?(?=\d)",),
+        "the multiplication sign, not the letter",
+        "用乘号，不用字母 x",
+    ),
+    Term(
+        "emphasis",
+        "**粗体**",
+        "*斜体*",
+        (r"(?<![*A-Za-z0-9_])\*(?!\*)[^*\n]*[\u4e00-\u9fff][^*\n]*(?<!\*)\*(?!\*)",),
+        "Chinese type has no italic",
+        "中文字体没有斜体",
+    ),
+)
+
+
+def term_problems(english: str, chinese: str, strip=lambda text: text) -> list[str]:
+    """The refused words of :data:`TERMS` in a translation (``strip`` removes what is not prose)."""
+    text = strip(chinese)
+    problems = []
+    for term in TERMS:
+        if term.english is not None and not re.search(term.english, english, re.I):
+            continue
+        for pattern in term.patterns:
+            found = re.search(pattern, text)
+            if found:
+                problems.append(f"{found.group(0)!r} for {term.concept}: write {term.preferred}")
+    return problems
 
 
 def catalogue_dir() -> Path:

@@ -175,3 +175,15 @@ def toleranced_cells(root: Path = ROOT) -> list[TolerancedCell]:
                 TolerancedCell(name, n, first, float(spec["units"]), float(spec.get("spread", 0)), lines, why)
             )
     return cells
+
+
+def figure_alts(root: Path = ROOT) -> dict[str, list[str]]:
+    """The alt text of every figure, by notebook name: a cell's ``metadata.mystnb.image.alt``
+    (MyST-NB writes it on the figure's ``<img>``). The Chinese edition translates them from the
+    chapter's claims catalogue (:func:`decaylab_book.sphinx.edition.translate_alts`)."""
+    alts: dict[str, list[str]] = {}
+    for name, _, _, meta in code_cells(root):
+        alt = meta.get("mystnb", {}).get("image", {}).get("alt")
+        if alt:
+            alts.setdefault(name, []).append(str(alt))
+    return alts

@@ -31,7 +31,7 @@ from pathlib import Path
 from decaylab.claims import SOURCES
 
 from . import editions
-from .files import ROOT, collect_records, ignored_cells, toleranced_cells
+from .files import ROOT, collect_records, figure_alts, ignored_cells, toleranced_cells
 from .ledger import SEED_CLAIMS
 
 POT_DIR = ROOT / "_build" / "gettext"
@@ -41,11 +41,14 @@ PO_DIR = LOCALES / editions.LANGUAGE / "LC_MESSAGES"
 
 def claim_texts() -> dict[str, list[str]]:
     """Every English text the claims' code writes, by catalogue: one per chapter (its claim
-    records' texts) and ``ledger`` (the posts' claims as the ledger paraphrases them, the
+    records' texts, and the alt texts of its figures, which live in cell metadata where
+    Sphinx's gettext builder does not look) and ``ledger`` (the posts' claims as the ledger paraphrases them, the
     sources' names, the reasons of the cells whose output is not compared and of the tolerances)."""
     texts: dict[str, list[str]] = {}
     for record in collect_records():
         texts.setdefault(record.notebook, []).extend(editions.texts(record))
+    for notebook, alts in figure_alts().items():
+        texts.setdefault(notebook, []).extend(alts)
     ledger = [seed.claim for seed in SEED_CLAIMS] + list(SOURCES.values())
     ledger += [cell.reason for cell in ignored_cells()]
     ledger += [cell.why for cell in toleranced_cells()]
@@ -146,8 +149,16 @@ def markup_problems(msgid: str, msgstr: str) -> list[str]:
     return problems
 
 
+def _prose(text: str) -> str:
+    """A translation without its roles, math, code and link targets (what the term lint reads)."""
+    for _, pattern in _KEEP:
+        text = pattern.sub(" ", text)
+    return text
+
+
 def lint(paths: list[Path]) -> dict[str, list[str]]:
-    """For each ``.po`` file, its translations that lost markup or numbers of their English."""
+    """For each ``.po`` file, its translations that lost markup or numbers of their English,
+    or use a term :data:`decaylab_book.editions.TERMS` refuses."""
     from babel.messages.pofile import read_po
 
     out: dict[str, list[str]] = {}
@@ -155,7 +166,7 @@ def lint(paths: list[Path]) -> dict[str, list[str]]:
         with path.open("rb") as f:
             for m in read_po(f):
                 if m.id and isinstance(m.string, str) and m.string and not m.fuzzy:
-                    for p in markup_problems(m.id, m.string):
+                    for p in markup_problems(m.id, m.string) + editions.term_problems(m.id, m.string, _prose):
                         out.setdefault(path.relative_to(ROOT).as_posix(), []).append(f"{p}: {m.id[:70]!r}")
     return out
 
@@ -192,7 +203,7 @@ def check() -> int:
     if broken:
         print(
             "Translations that lost what must stay as the English has it (roles, code, math, link "
-            f"targets, numbers):\n{report(broken)}"
+            f"targets, numbers) or use a refused term (the glossary's table of Chinese terms):\n{report(broken)}"
         )
         return 1
     from .fonts import FONT, FONT_ZH, font_chars, used_cjk_chars, zh_edition_chars

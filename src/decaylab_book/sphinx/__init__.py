@@ -4,7 +4,8 @@ One module per concern:
 
 * :mod:`.pages`: the pages generated from the notebooks (directives ``claims-ledger``,
   ``claims-checklist``, ``claim-box``, ``claim-summary`` and the role ``{claim}``, ``output-tolerances``, ``rule-error-rates``,
-  ``nbval-ignored-cells``, ``pinned-versions``, ``decay-explorer``: the primer's interactive figure);
+  ``nbval-ignored-cells``, ``pinned-versions``, ``decay-explorer``: the primer's interactive figure, ``chinese-terms``: the Chinese
+  edition's terms);
 * :mod:`.references`: ``post-key`` and the bibliography style labelling the posts
   "post 000" ... "post 003";
 * :mod:`.edition`: the Chinese edition (title, catalogues, captions, verdict boxes rendered
@@ -47,6 +48,7 @@ def setup(app):
     app.add_directive("rule-error-rates", pages.RuleErrorRates)
     app.add_directive("pinned-versions", pages.PinnedVersions)
     app.add_directive("decay-explorer", pages.DecayExplorer)
+    app.add_directive("chinese-terms", pages.ChineseTerms)
     app.add_directive("post-key", references.PostKey)
     app.add_css_file(site.ICONS_CSS)
     app.add_js_file(SITE_JS, loading_method="defer")
@@ -61,6 +63,7 @@ def setup(app):
     app.connect("doctree-resolved", site.link_full_size_images)
     app.connect("doctree-resolved", common.fill_titles)
     app.connect("doctree-resolved", edition.translate_boxes)
+    app.connect("doctree-resolved", edition.translate_alts)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
     app.connect("html-page-context", edition.language_switch_in_body, priority=1)
     app.connect("html-page-context", fixes.unique_scripts, priority=1)

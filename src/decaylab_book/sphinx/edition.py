@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 from docutils import nodes
+from sphinx.errors import ExtensionError
 
 from .. import boxes, editions, files
+from . import references
 from .common import esc, is_zh
 
 ZH_CSS = "decaylab-zh.css"
@@ -21,7 +23,8 @@ ZH_CODE_PROMPTS = ("显示代码", "隐藏代码")
 
 def edition_config(app, config):
     """The Chinese edition's title, its stylesheet (its own CJK font subset), the labels of
-    the toggles of hidden code cells, and its search dictionary."""
+    the toggles of hidden code cells, its search dictionary and its bibliography (the
+    ``_zh`` fields of ``references.bib``: :func:`.references.zh_bib`)."""
     if (config.language or "en") == editions.LANGUAGE:
         config.html_title = config.decaylab_title_zh
         config.author = config.decaylab_author_zh
@@ -32,6 +35,7 @@ def edition_config(app, config):
         dictionary.parent.mkdir(parents=True, exist_ok=True)
         dictionary.write_text("".join(f"{w} 100000 n\n" for w in words), encoding="utf-8")
         config.html_search_options = {**(config.html_search_options or {}), "dict": str(dictionary)}
+        config.bibtex_bibfiles = [references.write_zh_bib(Path(app.srcdir))]
 
 
 _GLOSSARY_TERM = re.compile(r"^(\S[^\n(]*?) \((.+)\)$", re.M)
@@ -176,6 +180,24 @@ def translate_boxes(app, doctree, docname):
         if rec is None:  # every stored box has its record: collect_records reads the same output
             raise ValueError(f"{docname}: a verdict box {m.group(1)!r} has no claim record")
         node.replace(node.children[0], nodes.Text(boxes.render(rec, editions.CHINESE)))
+
+
+def translate_alts(app, doctree, docname):
+    """In the Chinese edition, the alt text of every figure (cell metadata, English) is
+    replaced by its translation from the chapter's claims catalogue, where
+    ``make translations`` put it; a figure without one stops the build."""
+    if not is_zh(app):
+        return
+    for node in doctree.findall(nodes.image):
+        alt = node.get("alt")
+        if not alt:
+            continue
+        chinese = editions.CHINESE.translation(alt)
+        if chinese is None:
+            raise ExtensionError(
+                f"{docname}: a figure's alt text has no Chinese in locales/ (run `make translations`): {alt[:80]!r}"
+            )
+        node["alt"] = chinese
 
 
 def language_switch_in_body(app, pagename, templatename, context, doctree):

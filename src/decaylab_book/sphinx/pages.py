@@ -132,11 +132,11 @@ class ClaimsLedger(Directive):
             for seed in SEED_CLAIMS:
                 rec = by_id[seed.checked_by]  # check_ledger made sure it exists
                 data = {"group": seed.post, "verdict": rec.slug}
-                post = f'<span class="ledger-post">{esc(words("post", "帖子"))}&nbsp;{esc(seed.post)}</span>'
+                post = f'<span class="ledger-post">{esc(words("post", "博文"))}&nbsp;{esc(seed.post)}</span>'
                 text = words.text(seed.claim)
                 claim_cell = _claim_cell(text, rec, link(rec), words, checked_as=True)
                 rows.append((data, [post, claim_cell, _verdict_badge(rec.verdict, words)]))
-            groups = [(p, esc(f"{words('post', '帖子')} {p}")) for p in POSTS]
+            groups = [(p, esc(f"{words('post', '博文')} {p}")) for p in POSTS]
             headers, what = [words("Post"), words("Claim (paraphrased)"), words("Verdict")], words("Post")
         elif part == "anchors":
             for rec in records:
@@ -506,3 +506,29 @@ class DecayExplorer(Directive):
                 f"<noscript><p>{esc(fallback)}</p></noscript></div>"
             )
         ]
+
+
+class ChineseTerms(Directive):
+    """The Chinese edition's terms (:data:`decaylab_book.editions.TERMS`), which the
+    translation lint enforces: one concept, one term."""
+
+    def run(self):
+        from .. import editions
+
+        words = Words(self.state.document.settings.env)
+        head = "".join(
+            f"<th>{esc(h)}</th>"
+            for h in (
+                words("Concept", "概念"),
+                words("The Chinese edition writes", "中文版写法"),
+                words("Not", "不用"),
+                words("Why", "原因"),
+            )
+        )
+        rows = "".join(
+            f"<tr><td>{esc(t.concept)}</td><td>{esc(t.preferred)}</td><td>{esc(t.refused)}</td>"
+            f"<td>{esc(words(t.why, t.why_zh))}</td></tr>"
+            for t in editions.TERMS
+        )
+        table = f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        return [_raw(_scroll_box(table, words("The Chinese edition's terms", "中文版的术语")))]

@@ -3,6 +3,7 @@ bibliography style that labels them "post 000" ... "post 003"."""
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -61,10 +62,55 @@ class PostKey(Directive):
             elif missing:
                 text += f' <span class="post-key-missing">({" and ".join(missing)} not recorded)</span>'
             items.append(
-                f'<dt id="post-{post}">{esc(words("post", "帖子"))} {post}</dt>'
+                f'<dt id="post-{post}">{esc(words("post", "博文"))} {post}</dt>'
                 f"<dd><cite>{esc(_plain(f.get('title_zh', f['title']) if words.zh else f['title']))}</cite>{'。' if words.zh else '. '}{text}</dd>"
             )
         return [_raw(f'<dl class="decaylab-post-key">{"".join(items)}</dl>')]
+
+
+# ----------------------------------------------------------------------------- the Chinese bibliography
+
+#: Where the Chinese edition's bibliography is written (relative to the source directory).
+ZH_BIB = "_build/bib/references-zh.bib"
+_FIELD = re.compile(r"^(\s*)([a-z]+)_zh(\s*=.*)$")
+
+
+def zh_bib(text: str) -> str:
+    r"""``references.bib`` for the Chinese edition: in each entry, a field ``X_zh`` replaces
+    ``X`` (a title, a site, a note, an address, a label), so that the bibliography, its labels
+    and the citations' tooltips read in Chinese where the entry gives Chinese; the titles of
+    English works stay as they are, like every name.
+
+    >>> print(zh_bib("@misc{a,\n  title = {{A}},\n  title_zh = {{文}},\n  year = {2021}\n}"))
+    @misc{a,
+      title = {{文}},
+      year = {2021}
+    }
+    """
+    out = []
+    for entry in re.split(r"(?=^@)", text, flags=re.M):
+        lines = entry.split("\n")
+        chinese = {m.group(2) for line in lines if (m := _FIELD.match(line))}
+        kept = []
+        for line in lines:
+            m = _FIELD.match(line)
+            field = re.match(r"^\s*([a-z]+)\s*=", line)
+            if m:
+                kept.append(f"{m.group(1)}{m.group(2)}{m.group(3)}")
+            elif not (field and field.group(1) in chinese):
+                kept.append(line)
+        out.append("\n".join(kept))
+    return "".join(out)
+
+
+def write_zh_bib(srcdir: Path) -> str:
+    """Write :data:`ZH_BIB` from ``book/references.bib``; return its path for ``bibtex_bibfiles``."""
+    target = srcdir / ZH_BIB
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        zh_bib((srcdir / "book" / "references.bib").read_text(encoding="utf-8")), encoding="utf-8"
+    )
+    return ZH_BIB
 
 
 # ----------------------------------------------------------------------------- bibliography style

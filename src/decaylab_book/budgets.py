@@ -18,6 +18,15 @@ SLOW_NOTEBOOK_WHY = "20 seeds x 4 panels x 16 cells, the smallest run that decid
 PAGE_KB = 800
 #: The longest line a code cell may print (the 688 px text column at desktop width).
 OUTPUT_LINE_CHARS = 76
+#: The longest line of visible code (the same column; ``book/ruff.toml`` formats to it).
+CODE_LINE_CHARS = 76
+#: A chapter's layout (``benchmarks/chapter_layout.py`` measures, in Chromium): the share of
+#: its height that visible code takes, at most; how many desktop screens (800 px) down its
+#: first figure or verdict box may start; how much of a phone's screen (844 px) a folded
+#: verdict box may take.
+CODE_SHARE = 0.25
+FIRST_ANSWER_SCREENS = 2
+FOLDED_BOX_PHONE_SCREENS = 0.4
 #: The two test tiers on 2 CPU cores: ``make check`` in seconds, ``make test`` in minutes.
 CHECK_SECONDS = 90
 TEST_MINUTES = 12

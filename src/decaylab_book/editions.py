@@ -92,6 +92,7 @@ WORDS_ZH = {
     "Evidence": "证据",
     "see the check": "查看检查",
     "seeds": "个种子",
+    "Claim id:": "论断编号：",
 }
 
 
@@ -143,8 +144,8 @@ TERMS = (
     Term(
         "the source posts",
         "博文",
-        "帖子",
-        ("帖子",),
+        "帖子、该帖",
+        ("帖",),
         "they are blog articles (post 002 is a Q&A, 问答)",
         "它们是博客文章（博文 002 是问答）",
     ),
@@ -387,6 +388,16 @@ class Edition:
         if self.zh:
             return f"另有 {n} 项检查"
         return f"{'and ' if after_others else ''}{n} more check{'s' if n > 1 else ''}"
+
+    def checks_passed(self, n: int, rule: bool, caveat: bool = False) -> str:
+        """What a folded verdict box holds: "the caveat, 5 checks passed and the rule (show)"."""
+        if self.zh:
+            head = "限定条件；" if caveat else ""
+            return head + f"{n} 项检查通过" + ("，以及判定规则" if rule else "") + "（展开查看）"
+        head = "the caveat; " if caveat else ""
+        return (
+            head + f"{n} check{'s' if n != 1 else ''} passed" + (", and the rule" if rule else "") + " (show)"
+        )
 
     def count(self, n: int, what: str) -> str:
         """ "Evidence: 3 checks"."""

@@ -66,11 +66,13 @@ def _shown_text(path: Path) -> str:
 
 
 def used_cjk_chars() -> set[str]:
-    """Every CJK character the English edition shows (see :func:`sources`), and the label of
-    its link to the Chinese edition."""
-    from .editions import SWITCH_TO_ZH
+    """Every CJK character the English edition shows (see :func:`sources`), the label of its
+    link to the Chinese edition, and the glossary's table of Chinese terms (:data:`TERMS`)."""
+    from .editions import SWITCH_TO_ZH, TERMS
 
     chars = set(CJK.findall(SWITCH_TO_ZH))
+    for term in TERMS:
+        chars |= set(CJK.findall(term.preferred + term.refused + term.why))
     for path in sources():
         if path.exists():
             chars |= set(CJK.findall(_shown_text(path)))

@@ -62,7 +62,7 @@ def setup(app):
     app.connect("doctree-read", edition.translate_toc_captions)
     app.connect("doctree-resolved", site.link_full_size_images)
     app.connect("doctree-resolved", common.fill_titles)
-    app.connect("doctree-resolved", edition.translate_boxes)
+    app.connect("doctree-resolved", edition.render_boxes)
     app.connect("doctree-resolved", edition.translate_alts)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
     app.connect("html-page-context", edition.language_switch_in_body, priority=1)

@@ -161,13 +161,13 @@ def _records_by_id(root: str, stamp: tuple) -> dict:
     return {r.id: r for r in files.collect_records(Path(root))}
 
 
-def translate_boxes(app, doctree, docname):
-    """In the Chinese edition, every verdict box a notebook stored (English, made by
-    :meth:`decaylab.claims.ClaimRecord.to_html`) is rendered again from its claim record in
-    Chinese (:func:`decaylab_book.boxes.render`). The notebooks hold English only, so changing
-    a translation re-executes nothing."""
-    if not is_zh(app):
-        return
+def render_boxes(app, doctree, docname):
+    """Every verdict box a notebook stored (English, made by
+    :meth:`decaylab.claims.ClaimRecord.to_html`) is rendered again from its claim record, in
+    the edition's words and folded (:func:`decaylab_book.boxes.render_folded`): the verdict,
+    statement and result in view, the checks, rule and note behind a disclosure. The notebooks
+    hold English only, so changing a translation re-executes nothing."""
+    edition = editions.CHINESE if is_zh(app) else editions.ENGLISH
     root = Path(app.srcdir)
     stamp = tuple(p.stat().st_mtime_ns for p in files.notebooks(root))
     records = None
@@ -179,7 +179,7 @@ def translate_boxes(app, doctree, docname):
         rec = records.get(m.group(1))
         if rec is None:  # every stored box has its record: collect_records reads the same output
             raise ValueError(f"{docname}: a verdict box {m.group(1)!r} has no claim record")
-        node.replace(node.children[0], nodes.Text(boxes.render(rec, editions.CHINESE)))
+        node.replace(node.children[0], nodes.Text(boxes.render_folded(rec, edition)))
 
 
 def translate_alts(app, doctree, docname):

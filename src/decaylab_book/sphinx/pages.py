@@ -221,9 +221,12 @@ class ClaimsChecklist(Directive):
 
 
 class ClaimBox(Directive):
-    """The verdict box of one claim, as its chapter stored it (for the landing page)."""
+    """The verdict box of one claim, as its chapter stored it (for the landing page); with
+    ``:folded:``, folded as the chapters show their boxes (a chapter's opening answer, which
+    links to the box where the chapter checks it)."""
 
     required_arguments = 1
+    option_spec: ClassVar[dict] = {"folded": directives.flag}
 
     def run(self):
         env = self.state.document.settings.env
@@ -233,6 +236,8 @@ class ClaimBox(Directive):
             raise self.error(f"claim-box: no claim record {claim_id!r} in the notebooks")
         words = Words(env)
         link = f'<p class="ledger-where">{words("Checked in")} <a href="{esc(_uri(env, rec.notebook, "claim-" + rec.id))}">{_title(rec.notebook)}</a></p>'
+        if "folded" in self.options:
+            return [_raw(boxes.render_folded(rec, words.edition, anchor=False) + link)]
         return [_raw(boxes.render(rec, words.edition, anchor=False) + link)]
 
 

@@ -229,7 +229,8 @@ def muon_spectral_bound(*, lr, weight_decay, shape, adjust_lr_fn=None, steps=Non
     Each step is ``W <- (1 - lr*wd) W - lr*rho*O`` with ``rho = muon_lr_ratio(shape, adjust_lr_fn)``
     and ``||O||_2 <= gain`` (by default :func:`newton_schulz_max_gain`), so
     ``||W_t||_2 <= q^t * initial + rho*gain/wd * (1 - q^t)`` with ``q = 1 - lr*wd``;
-    ``steps=None`` gives the limit ``rho*gain/wd``. ``steps`` may be an array.
+    ``steps=None`` gives the limit ``rho*gain/wd``. ``steps`` and ``initial`` (``||W_0||_2``)
+    may be arrays; they are broadcast together.
 
     >>> muon_spectral_bound(lr=0.1, weight_decay=2.0, shape=(16, 64), gain=1.0)
     0.5
@@ -241,7 +242,9 @@ def muon_spectral_bound(*, lr, weight_decay, shape, adjust_lr_fn=None, steps=Non
     if not lr * weight_decay <= 1:
         raise ValueError(f"lr * weight_decay must be <= 1; got {lr * weight_decay!r}")
     rho = muon_lr_ratio(shape, adjust_lr_fn)
-    initial = _checks.real("initial", initial, low=0.0)
+    initial = _checks.array("initial", initial)
+    if np.any(initial < 0):
+        raise ValueError("initial must be >= 0: it is the spectral norm of the starting matrix")
     gain = newton_schulz_max_gain() if gain is None else _checks.real("gain", gain, low=0.0, low_open=True)
     limit = rho * gain / weight_decay
     if steps is None:

@@ -446,6 +446,40 @@ def axe_problems(page, dark: bool = False) -> list[str]:
     return problems
 
 
+CHAPTER_LAYOUT_JS = """() => {
+  // a chapter's visible code (not the folded cells): none wider than the column, at most a
+  // share of the page; its first figure or verdict box near the top
+  const article = document.querySelector('article.bd-article');
+  if (!article || !article.querySelector('.cell_input')) return null;
+  const visible = el => el.checkVisibility({checkVisibilityCSS: true});
+  let code = 0; const wide = [];
+  for (const pre of article.querySelectorAll('.cell_input pre')) {
+    if (!visible(pre)) continue;
+    code += pre.getBoundingClientRect().height;
+    if (pre.scrollWidth > pre.clientWidth + 1) wide.push(pre.textContent.trim().split('\\n')[0].slice(0, 50));
+  }
+  const top = article.getBoundingClientRect().top;
+  const first = article.querySelector('figure, .cell_output img, .decaylab-claim');
+  return {share: code / article.getBoundingClientRect().height, wide,
+          first: first ? (first.getBoundingClientRect().top - top) / 800 : null};
+}"""
+
+
+def chapter_budget_problems(page) -> list[str]:
+    """A chapter's layout budgets at desktop width (:mod:`decaylab_book.budgets`)."""
+    from decaylab_book import budgets
+
+    found = page.evaluate(CHAPTER_LAYOUT_JS)
+    if found is None:
+        return []
+    problems = [f"visible code block wider than the column: {w!r}" for w in found["wide"]]
+    if found["share"] > budgets.CODE_SHARE:
+        problems.append(f"visible code is {found['share']:.0%} of the page (budget {budgets.CODE_SHARE:.0%})")
+    if found["first"] is None or found["first"] > budgets.FIRST_ANSWER_SCREENS:
+        problems.append(f"no figure or verdict box within {budgets.FIRST_ANSWER_SCREENS} screens")
+    return problems
+
+
 def layout_problems(page) -> list[str]:
     """Narrow table cells and hidden result lines, with every disclosure (``details``) open:
     what a reader sees after opening the evidence must fit too."""
@@ -494,6 +528,8 @@ def check_page(
         if theme != want and page.locator(".bd-page-width").count():
             problems.append(f"{mode}: the page shows the {theme} theme")
         problems += content_problems(page)
+        if mode == "desktop":
+            problems += chapter_budget_problems(page)
         if mode != "phone":  # light and dark; the phone shows the same colours
             problems += axe_problems(page, dark=mode == "dark")
         if screenshot is not None:

@@ -132,4 +132,4 @@ def test_the_term_lint_refuses_the_words_the_glossary_refuses():
     assert term_problems("3 × 4", "3 x 4")
     assert term_problems("*not*", "偏置*不*受影响") and not term_problems("*not*", "偏置**不**受影响")
     assert translations.lint([]) == {}
-    assert {t.concept for t in TERMS} >= {"epoch", "batch size", "the source posts", "emphasis"}
+    assert {t.concept for t in TERMS} >= {"epoch", "batch size", "post (a source)", "emphasis"}

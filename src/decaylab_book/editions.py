@@ -133,7 +133,7 @@ TERMS = (
         "与 d2l-zh 一致",
     ),
     Term(
-        "a notebook's cell",
+        "cell (notebook)",
         "单元格",
         "单元",
         ("单元(?!格)",),
@@ -142,7 +142,7 @@ TERMS = (
         english=r"\bcells?\b",
     ),
     Term(
-        "the source posts",
+        "post (a source)",
         "博文",
         "帖子、该帖",
         ("帖",),

@@ -136,7 +136,7 @@ TERMS = (
         "cell (notebook)",
         "单元格",
         "单元",
-        ("单元(?!格)",),
+        ("单元(?!格|测试)",),
         "单元 alone is a network's unit",
         "单元单独使用指网络的单元",
         english=r"\bcells?\b",

@@ -23,10 +23,22 @@ SITE_JS = "decaylab.js"
 
 
 def _no_figure_numbers(app, config):
-    """Figures are not numbered: Jupyter Book numbers them across the whole book (a chapter's
-    only figure was "Fig. 10") and forces ``numfig`` on over ``_config.yml``; no page refers to
-    a figure by its number."""
+    """Sphinx does not number the figures: Jupyter Book numbers them across the whole book (a
+    chapter's only figure was "Fig. 10") and forces ``numfig`` on over ``_config.yml``; each
+    chapter numbers its own (:func:`_figure_numbers_per_page`)."""
     config.numfig = False
+
+
+def _figure_numbers_per_page(app, doctree, docname):
+    """Each page numbers its figures from 1 ("Figure 2." before the caption; "图 2：" in the
+    Chinese edition)."""
+    from docutils import nodes
+
+    word = "图 {}：" if common.is_zh(app) else "Figure {}. "
+    for k, figure in enumerate(doctree.findall(nodes.figure), start=1):
+        caption = next(iter(figure.findall(nodes.caption)), None)
+        if caption is not None:
+            caption.insert(0, nodes.strong("", word.format(k), classes=["decaylab-figure-number"]))
 
 
 def _budgets(app, config):
@@ -63,6 +75,7 @@ def setup(app):
     app.connect("doctree-resolved", site.link_full_size_images)
     app.connect("doctree-resolved", common.fill_titles)
     app.connect("doctree-resolved", edition.render_boxes)
+    app.connect("doctree-resolved", _figure_numbers_per_page)
     app.connect("doctree-resolved", edition.translate_alts)
     # Early (priority 1): html-page-context stops at the first listener that returns a template.
     app.connect("html-page-context", edition.language_switch_in_body, priority=1)

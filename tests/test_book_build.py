@@ -340,6 +340,6 @@ def test_each_chapter_numbers_its_own_figures(built):
     for nb_path in notebooks():
         for folder, word in (("", "Figure"), ("zh", "图")):
             html = (built / folder / "book" / f"{nb_path.stem}.html").read_text(encoding="utf-8")
-            found = re.findall(r'class="decaylab-figure-number">(?:Figure|图) (\d+)', html)
+            found = re.findall(rf'class="decaylab-figure-number">{word} (\d+)', html)
             assert found == [str(k) for k in range(1, len(found) + 1)], (nb_path.name, folder, found)
             assert "Fig. " not in text_of(html), f"{nb_path.name}: Sphinx's book-wide figure number"

@@ -21,77 +21,79 @@ __all__ = ["render", "render_folded"]
 esc = html.escape
 
 
-def render(record: ClaimRecord, edition: Edition = ENGLISH, *, anchor: bool = True) -> str:
-    """The verdict box of ``record`` in ``edition``'s words (with ``id="claim-<id>"`` unless
-    ``anchor`` is false: a second copy of a box must not repeat its anchor)."""
-    ed = edition
-    items = "".join(
-        f"<li>✓ {esc(ed.text(e.label))}"
-        + (f"{ed.colon}<code>{esc(ed.shown(e.shown))}</code>" if e.shown else "")
-        + "</li>"
-        for e in record.evidence
-    )
-    extra = ""
-    if record.decision:
-        d = record.decision
-        extra += (
-            f'<p class="decaylab-claim-rule"><b>{esc(ed.word("Rule (declared before the run):"))}</b> {esc(ed.rule(d))}</p>'
-            f'<p class="decaylab-claim-result"><b>{esc(ed.word("Result:"))}</b> <code>{esc(ed.decision_shown(d))}</code> '
-            f"→ {esc(ed.concluded(d))}</p>"
-        )
-    if record.caveat:
-        extra += f'<p class="decaylab-claim-caveat"><b>{esc(ed.word("Caveat:"))}</b> {esc(ed.text(record.caveat))}</p>'
-    if record.note:
-        extra += (
-            f'<p class="decaylab-claim-note"><b>{esc(ed.word("Note:"))}</b> {esc(ed.text(record.note))}</p>'
-        )
-    ident = f'id="claim-{record.id}" ' if anchor else ""
-    return (
-        f'<div {ident}class="decaylab-claim decaylab-verdict-{record.slug}">'
-        f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{esc(ed.verdict_label(record.verdict))}</b> '
-        f'<span class="decaylab-claim-meta">· {esc(record.id)} · {esc(ed.source(SOURCES[record.source]))}</span></p>'
-        f'<p class="decaylab-claim-statement">{esc(ed.text(record.statement))}</p>'
-        f'<ul class="decaylab-claim-evidence">{items}</ul>'
-        f"{extra}</div>"
-    )
-
-
-def render_folded(record: ClaimRecord, edition: Edition = ENGLISH, *, anchor: bool = True) -> str:
-    """The verdict box as a chapter page shows it: verdict, source, statement, the rule's
-    result (or how many checks passed) and any caveat in view; the checks, the rule, the note
-    and the claim's id in a disclosure (``<details>``) that a reader opens. A caveat is shown
-    first inside it: the verdict's words ("holds with a caveat") say there is one.
-    ``anchor`` as for :func:`render`."""
-    ed = edition
+def _parts(record: ClaimRecord, ed: Edition) -> dict[str, str]:
+    """The pieces of a box in ``ed``'s words, each an HTML fragment ("" if the record has none):
+    the checks' list, the rule, the result, the caveat and the note."""
     checks = "".join(
         f"<li>✓ {esc(ed.text(e.label))}"
         + (f"{ed.colon}<code>{esc(ed.shown(e.shown))}</code>" if e.shown else "")
         + "</li>"
         for e in record.evidence
     )
-    shown, folded = "", ""
-    if record.caveat:
-        folded += f'<p class="decaylab-claim-caveat"><b>{esc(ed.word("Caveat:"))}</b> {esc(ed.text(record.caveat))}</p>'
+    parts = {"checks": f'<ul class="decaylab-claim-evidence">{checks}</ul>', "rule": "", "result": ""}
     if record.decision:
         d = record.decision
-        shown += (
-            f'<p class="decaylab-claim-result"><b>{esc(ed.word("Result:"))}</b> <code>{esc(ed.decision_shown(d))}</code> '
-            f"→ {esc(ed.concluded(d))}</p>"
+        parts["rule"] = (
+            f'<p class="decaylab-claim-rule"><b>{esc(ed.word("Rule (declared before the run):"))}</b> '
+            f"{esc(ed.rule(d))}</p>"
         )
-        folded += f'<p class="decaylab-claim-rule"><b>{esc(ed.word("Rule (declared before the run):"))}</b> {esc(ed.rule(d))}</p>'
-    folded += f'<ul class="decaylab-claim-evidence">{checks}</ul>'
-    if record.note:
-        folded += (
-            f'<p class="decaylab-claim-note"><b>{esc(ed.word("Note:"))}</b> {esc(ed.text(record.note))}</p>'
+        parts["result"] = (
+            f'<p class="decaylab-claim-result"><b>{esc(ed.word("Result:"))}</b> '
+            f"<code>{esc(ed.decision_shown(d))}</code> → {esc(ed.concluded(d))}</p>"
         )
-    folded += f'<p class="decaylab-claim-id">{esc(ed.word("Claim id:"))} <code>{esc(record.id)}</code></p>'
-    summary = ed.checks_passed(len(record.evidence), bool(record.decision), bool(record.caveat))
+    for key, word, text in (("caveat", "Caveat:", record.caveat), ("note", "Note:", record.note)):
+        parts[key] = (
+            f'<p class="decaylab-claim-{key}"><b>{esc(ed.word(word))}</b> {esc(ed.text(text))}</p>'
+            if text
+            else ""
+        )
+    return parts
+
+
+def _head(record: ClaimRecord, ed: Edition, meta: str, anchor: bool, classes: str = "") -> str:
     ident = f'id="claim-{record.id}" ' if anchor else ""
     return (
-        f'<div {ident}class="decaylab-claim decaylab-claim-folded decaylab-verdict-{record.slug}">'
+        f'<div {ident}class="decaylab-claim{classes} decaylab-verdict-{record.slug}">'
         f'<p class="decaylab-claim-head"><b class="decaylab-claim-verdict">{esc(ed.verdict_label(record.verdict))}</b> '
-        f'<span class="decaylab-claim-meta">· {esc(ed.source(SOURCES[record.source]))}</span></p>'
+        f'<span class="decaylab-claim-meta">· {esc(meta)}</span></p>'
         f'<p class="decaylab-claim-statement">{esc(ed.text(record.statement))}</p>'
-        f"{shown}"
-        f'<details class="decaylab-claim-more"><summary>{esc(summary)}</summary>{folded}</details></div>'
+    )
+
+
+def render(record: ClaimRecord, edition: Edition = ENGLISH, *, anchor: bool = True) -> str:
+    """The verdict box of ``record`` in ``edition``'s words (with ``id="claim-<id>"`` unless
+    ``anchor`` is false: a second copy of a box must not repeat its anchor)."""
+    ed = edition
+    p = _parts(record, ed)
+    meta = f"{record.id} · {ed.source(SOURCES[record.source])}"
+    return (
+        _head(record, ed, meta, anchor)
+        + p["checks"]
+        + p["rule"]
+        + p["result"]
+        + p["caveat"]
+        + p["note"]
+        + "</div>"
+    )
+
+
+def render_folded(record: ClaimRecord, edition: Edition = ENGLISH, *, anchor: bool = True) -> str:
+    """The verdict box as a chapter page shows it: verdict, source, statement and the rule's
+    result in view; the caveat, the checks, the rule, the note and the claim's id in a
+    disclosure (``<details>``) that a reader opens, whose summary says what it holds.
+    ``anchor`` as for :func:`render`."""
+    ed = edition
+    p = _parts(record, ed)
+    claim_id = f'<p class="decaylab-claim-id">{esc(ed.word("Claim id:"))} <code>{esc(record.id)}</code></p>'
+    summary = ed.checks_passed(len(record.evidence), bool(record.decision), bool(record.caveat))
+    return (
+        _head(record, ed, ed.source(SOURCES[record.source]), anchor, " decaylab-claim-folded")
+        + p["result"]
+        + f'<details class="decaylab-claim-more"><summary>{esc(summary)}</summary>'
+        + p["caveat"]
+        + p["rule"]
+        + p["checks"]
+        + p["note"]
+        + claim_id
+        + "</details></div>"
     )

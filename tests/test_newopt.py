@@ -261,6 +261,84 @@ def test_schedulefree_matches_the_package(decay):
         np.testing.assert_allclose(p.detach().numpy(), newopt.schedulefree_eval_weights(y, s), atol=1e-12)
 
 
+def test_schedulefree_decay_before_the_step_by_hand():
+    # step 1: y = 1*(1 - 0.05) = 0.95, but c = 1 makes x = z = 1 (z is not decayed): y = 1
+    y, s = newopt.schedulefree_adamw_step([1.0], [0.0], lr=0.1, weight_decay=0.5, decay_at="y-before")
+    np.testing.assert_allclose([y[0], s["z"][0]], [1.0, 1.0], atol=1e-15)
+    # step 2: y -> 0.95, x = (0.95 - 0.1*1)/0.9 = 0.85/0.9, c = 1/2: x = (0.85/0.9 + 1)/2,
+    # y = 0.1*1 + 0.9*x = 0.1 + 0.45*(0.85/0.9 + 1) = 0.975
+    y, s = newopt.schedulefree_adamw_step(y, [0.0], s, lr=0.1, weight_decay=0.5, decay_at="y-before")
+    np.testing.assert_allclose([y[0], s["z"][0]], [0.975, 1.0], atol=1e-15)
+
+
+def test_schedulefree_x_from_new_z_by_hand():
+    # step 2 with a gradient: v_hat = g^2 and the step of z is lr*sign(g) (eps aside)
+    y, s = newopt.schedulefree_adamw_step([1.0], [0.0], lr=0.1)  # nothing moves: y = z = 1
+    y_old, s_old = newopt.schedulefree_adamw_step(y, [2.0], s, lr=0.1, betas=(0.9, 0.0), eps=0.0)
+    y_new, _ = newopt.schedulefree_adamw_step(
+        y, [2.0], s, lr=0.1, betas=(0.9, 0.0), eps=0.0, x_from_new_z=True
+    )
+    # z = 0.9 both; x from the old z: 1, then (1 + 0.9)/2 = 0.95; y = 0.09 + 0.855 = 0.945
+    np.testing.assert_allclose([y_old[0], s_old["z"][0]], [0.945, 0.9], atol=1e-15)
+    # x from the new z: (1 - 0.1*0.9)/0.9 = 0.91/0.9, then (0.91/0.9 + 0.9)/2; y = 0.09 + 0.45*(...)
+    np.testing.assert_allclose(y_new, [0.09 + 0.45 * (0.91 / 0.9 + 0.9)], atol=1e-15)
+
+
+def _keras():
+    from decaylab.notebook import import_keras
+
+    return import_keras()
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.3])
+def test_schedulefree_x_from_new_z_is_keras_on_torch(decay):
+    keras = _keras()
+    rng = np.random.default_rng(5)
+    y0 = rng.normal(size=(3, 4)).astype(np.float32)
+    v = keras.Variable(y0)
+    opt = keras.optimizers.ScheduleFreeAdamW(0.05, weight_decay=decay or None)
+    y, s, y_pkg, s_pkg = y0.astype(np.float64), None, y0.astype(np.float64), None
+    kw = {"lr": 0.05, "weight_decay": decay, "decay_at": "y-before"}
+    for _ in range(8):
+        g = rng.normal(size=(3, 4)).astype(np.float32)
+        opt.apply([torch.tensor(g)], [v])
+        y, s = newopt.schedulefree_adamw_step(y, g, s, x_from_new_z=True, **kw)
+        y_pkg, s_pkg = newopt.schedulefree_adamw_step(y_pkg, g, s_pkg, **kw)
+    np.testing.assert_allclose(v.value.detach().numpy(), y, atol=2e-6)
+    assert np.abs(v.value.detach().numpy() - y_pkg).max() > 1e-3  # the package's rule does not
+
+
+def test_lion_step_matches_keras_lion():
+    keras = _keras()
+    rng = np.random.default_rng(6)
+    w0 = rng.normal(size=(4, 5)).astype(np.float32)
+    v = keras.Variable(w0)
+    opt = keras.optimizers.Lion(0.003, weight_decay=0.7)
+    w, m = w0.copy(), np.zeros_like(w0)
+    for _ in range(15):
+        g = rng.normal(size=(4, 5)).astype(np.float32)
+        opt.apply([torch.tensor(g)], [v])
+        w, m = newopt.lion_step(w, g, m, lr=0.003, weight_decay=0.7)
+    # Keras multiplies by 1 - wd*lr as torch does; the sign update is the same
+    np.testing.assert_allclose(v.value.detach().numpy(), w, atol=1e-6)
+
+
+def test_muon_step_matches_keras_muon_in_float32():
+    # Keras's Muon: momentum m <- 0.95 m + g (not (1 - 0.95) g: the same direction after
+    # normalization), Newton-Schulz in float32, update scale 0.2*sqrt(max(A, B)) = match_rms_adamw
+    keras = _keras()
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=(6, 20))
+    v = keras.Variable(w.astype(np.float32))
+    opt = keras.optimizers.Muon(0.03, weight_decay=0.4)
+    buf = np.zeros_like(w)
+    for _ in range(4):
+        g = rng.normal(size=w.shape)
+        opt.apply([torch.tensor(g, dtype=torch.float32)], [v])
+        w, buf = newopt.muon_step(w, g, buf, lr=0.03, weight_decay=0.4, adjust_lr_fn="match_rms_adamw")
+    np.testing.assert_allclose(v.value.detach().numpy(), w, atol=1e-5)
+
+
 # -- bad input -----------------------------------------------------------------------------------
 
 
@@ -352,6 +430,11 @@ def test_schedulefree_matches_the_package(decay):
             lambda: newopt.schedulefree_adamw_step([1.0], [0.0], lr=0.1, warmup_steps=1.5),
             TypeError,
             "warmup_steps must be a whole number",
+        ),
+        (
+            lambda: newopt.schedulefree_adamw_step([1.0], [0.0], lr=0.1, x_from_new_z=1),
+            TypeError,
+            r"^x_from_new_z must be True or False",
         ),
         (
             lambda: newopt.schedulefree_eval_weights([1.0], {"z": [1.0]}, beta1=1.0),

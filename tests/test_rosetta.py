@@ -5,21 +5,30 @@ import pytest
 
 from decaylab.notebook import setup_notebook
 from decaylab.rosetta import (
+    AT_Y,
+    AT_Z,
     CANDIDATE_LABELS,
+    DECOUPLED_ADJUSTED,
     DECOUPLED_C,
+    DECOUPLED_UNSCALED,
     EXCLUSION_KEYS,
     L1_C,
     L1_C_L2_TWO_C,
     L2_C,
     L2_TWO_C,
+    NEW_CANDIDATE_LABELS,
     NOTHING,
     ROWS,
+    RUNNER_UP_GAP,
+    Y_BEFORE,
     IdentificationFailed,
     candidates,
     exclusion_recipe,
     identify,
     initial_weights,
     one_batch,
+    replay_error_new,
+    replay_errors,
     run_row,
 )
 
@@ -43,7 +52,18 @@ EXPECTED = {
     "keras-sgd": (DECOUPLED_C, DECOUPLED_C),
     "keras-adam": (DECOUPLED_C, DECOUPLED_C),
     "keras-adamw": (DECOUPLED_C, DECOUPLED_C),
+    "torch-lion": (DECOUPLED_C, DECOUPLED_C),
+    "torch-lion-decoupled": (DECOUPLED_UNSCALED, DECOUPLED_UNSCALED),
+    "keras-lion": (DECOUPLED_C, DECOUPLED_C),
+    "torch-muon": (DECOUPLED_C, DECOUPLED_C),  # the biases: AdamW's decoupled decay
+    "keras-muon": (DECOUPLED_C, DECOUPLED_C),
+    "torch-schedulefree-adamw": (AT_Y, AT_Y),
+    "keras-schedulefree-adamw": (Y_BEFORE, Y_BEFORE),
 }
+#: The rows of the newer optimizers (Lion, Muon, schedule-free AdamW).
+NEW = [r for r in ROWS if ROWS[r].optimizer in NEW_CANDIDATE_LABELS]
+#: The rows of SGD and Adam, whose decay-only step scales with lr·c (but ADAM_COUPLED).
+CLASSIC = [r for r in ROWS if r not in NEW]
 #: The one row where coupled L2 goes through Adam: its step is set by lr, not by c.
 ADAM_COUPLED = "torch-adam"
 
@@ -60,7 +80,7 @@ def test_candidate_labels_are_the_named_constants():
 
 @pytest.mark.parametrize("row_id", list(ROWS))
 def test_row_is_identified(row_id):
-    traj, grads = run_row(row_id)
+    traj, grads = run_row(row_id, **ROWS[row_id].probe)
     found = identify(row_id, traj, grads)
     weights, biases = EXPECTED[row_id]
     assert found == {"0.weight": weights, "0.bias": biases, "2.weight": weights, "2.bias": biases}
@@ -71,7 +91,7 @@ def decay_only_step(row_id, *, lr, coeff):
     return np.abs(traj["0.weight"][1] - traj["0.weight"][0]).sum()
 
 
-@pytest.mark.parametrize("row_id", [r for r in ROWS if r != ADAM_COUPLED])
+@pytest.mark.parametrize("row_id", [r for r in CLASSIC if r != ADAM_COUPLED])
 def test_decay_scales_with_the_learning_rate_and_the_coefficient(row_id):
     base = decay_only_step(row_id, lr=0.01, coeff=0.05)
     assert decay_only_step(row_id, lr=0.02, coeff=0.05) / base == pytest.approx(2.0, rel=1e-3)
@@ -95,15 +115,103 @@ def test_adam_with_coupled_l2_steps_by_lr_whatever_the_coefficient():
         ("torch-adamw", 0.05, "paddle-adamw", 0.05),
         ("torch-adamw", 0.05, "keras-adamw", 0.05),
         ("keras-adam", 0.05, "keras-adamw", 0.05),
+        ("torch-lion", 0.05, "keras-lion", 0.05),
+        ("torch-muon", 0.05, "keras-muon", 0.05),
     ],
 )
 def test_conversions_give_the_same_update_on_the_weights(row_a, coeff_a, row_b, coeff_b):
     def absolute(row, coeff):
-        traj, grads = run_row(row, coeff=coeff)
+        traj, grads = run_row(row, coeff=coeff, **ROWS[row].probe)
         label = identify(row, traj, grads, coeff=coeff)["0.weight"]
-        return candidates(coeff)[label]
+        return ROWS[row].optimizer, candidates(coeff, ROWS[row].optimizer)[label]
 
-    assert absolute(row_a, coeff_a) == pytest.approx(absolute(row_b, coeff_b))
+    (opt_a, config_a), (opt_b, config_b) = absolute(row_a, coeff_a), absolute(row_b, coeff_b)
+    assert opt_a == opt_b
+    assert config_a == pytest.approx(config_b)
+
+
+# -- the newer optimizers ------------------------------------------------------------------------
+
+
+def test_new_candidates_are_the_named_constants():
+    assert tuple(candidates(0.05, "lion")) == NEW_CANDIDATE_LABELS["lion"]
+    assert candidates(0.05, "muon")[DECOUPLED_ADJUSTED] == {"adjusted": 0.05}
+    assert candidates(0.05, "schedulefree")[AT_Z] == {"z": 0.05}
+    assert candidates(0.05, "schedulefree")[NOTHING] == {"none": 0.0}
+
+
+#: For each new row, a deliberately wrong alternative that must be rejected (the one a reader
+#: would most likely assume), and the smallest margin by which it must miss.
+WRONG = {
+    "torch-lion": (L2_C, 1e-2),  # coupled: c·w into the sign
+    "torch-lion-decoupled": (DECOUPLED_C, 1e-2),  # the flag removes the lr from the decay
+    "keras-lion": (DECOUPLED_UNSCALED, 1e-2),
+    "torch-muon": (DECOUPLED_ADJUSTED, 5e-4),  # decay by the adjusted lr
+    "keras-muon": (DECOUPLED_ADJUSTED, 5e-4),
+    "torch-schedulefree-adamw": (AT_Z, 2e-4),  # decay at z: differs from the third step on
+    "keras-schedulefree-adamw": (AT_Y, 1e-3),  # the schedulefree package's rule
+}
+
+
+def test_every_new_row_has_a_wrong_alternative():
+    assert set(WRONG) == set(NEW)
+
+
+@pytest.mark.parametrize("row_id", NEW)
+def test_wrong_alternative_is_rejected(row_id):
+    traj, grads = run_row(row_id, **ROWS[row_id].probe)
+    errors = replay_errors(row_id, traj, grads)
+    wrong, margin = WRONG[row_id]
+    for n in ("0.weight", "2.weight"):
+        assert errors[n][wrong] > max(margin, RUNNER_UP_GAP)
+        assert errors[n][EXPECTED[row_id][0]] < 2e-6
+
+
+def test_lion_decoupled_flag_drops_the_learning_rate_from_the_decay():
+    # lion-pytorch's decoupled_weight_decay=True divides wd by the initial lr: w·(1 − c)
+    row = "torch-lion-decoupled"
+    base = decay_only_step(row, lr=0.01, coeff=0.05)
+    assert decay_only_step(row, lr=0.02, coeff=0.05) / base == pytest.approx(1.0, rel=1e-4)
+    assert decay_only_step(row, lr=0.01, coeff=0.1) / base == pytest.approx(2.0, rel=1e-3)
+    assert base == pytest.approx(0.05 * np.abs(initial_weights()["0.weight"]).sum(), rel=1e-5)
+
+
+@pytest.mark.parametrize("row_id", ["torch-lion", "keras-lion", "torch-muon", "keras-muon"])
+def test_new_decay_scales_with_the_learning_rate_and_the_coefficient(row_id):
+    base = decay_only_step(row_id, lr=0.01, coeff=0.05)
+    assert decay_only_step(row_id, lr=0.02, coeff=0.05) / base == pytest.approx(2.0, rel=1e-3)
+    assert decay_only_step(row_id, lr=0.01, coeff=0.1) / base == pytest.approx(2.0, rel=1e-3)
+
+
+def test_keras_schedulefree_loses_the_first_steps_decay():
+    # Keras shrinks y before the step, but the first step sets y = z, and z is never decayed
+    assert decay_only_step("keras-schedulefree-adamw", lr=0.1, coeff=0.05) < 1e-6  # float32 rounding
+    assert decay_only_step("torch-schedulefree-adamw", lr=0.1, coeff=0.05) == pytest.approx(
+        0.1 * 0.05 * np.abs(initial_weights()["0.weight"]).sum(), rel=1e-5
+    )
+
+
+def test_keras_schedulefree_is_not_the_packages_step_with_data():
+    # the package's rule (x recovered from the old z) misses Keras's data step on the torch backend
+    traj, grads = run_row("keras-schedulefree-adamw")
+    n = "0.weight"
+    kwargs = {"lr": 0.1, "decay": {"y-before": 0.05}}
+    assert replay_error_new("schedulefree", traj[n], grads[n], **kwargs) > 1e-3
+    assert replay_error_new("schedulefree", traj[n], grads[n], x_from_new_z=True, **kwargs) < 2e-6
+
+
+def test_torch_muon_is_identified_on_a_zero_gradient_run_only():
+    traj, grads = run_row("torch-muon")  # with data: Newton-Schulz in bfloat16
+    with pytest.raises(IdentificationFailed, match=r"torch-muon: .* zero_data=True"):
+        identify("torch-muon", traj, grads)
+    assert ROWS["torch-muon"].probe == {"zero_data": True, "steps": 3}
+
+
+def test_schedulefree_needs_its_steps_to_tell_y_from_z():
+    # two steps: decay at y and at z coincide (y = z after the first step)
+    traj, grads = run_row("torch-schedulefree-adamw", steps=2)
+    with pytest.raises(IdentificationFailed, match="ambiguous between"):
+        identify("torch-schedulefree-adamw", traj, grads)
 
 
 def test_identify_fails_loudly_when_nothing_replays_the_trajectory():
@@ -169,3 +277,21 @@ def test_bad_arguments_are_named():
         exclusion_recipe("PyTorch", exclude="no")
     with pytest.raises(ValueError, match="steps must be >= 1"):
         exclusion_recipe("PyTorch", steps=0)
+    with pytest.raises(ValueError, match="optimizer must be one of 'momentum', 'adam', 'lion'"):
+        candidates(0.05, "sgd")
+    with pytest.raises(ValueError, match=r"name must be one of '0\.weight'"):
+        ROWS["torch-muon"].optimizer_of("1.weight")
+    traj, grads = run_row("torch-lion", steps=1)
+    w, g = traj["0.weight"], grads["0.weight"]
+    with pytest.raises(ValueError, match="optimizer must be one of 'lion', 'muon', 'schedulefree'"):
+        replay_error_new("adam", w, g, lr=0.1, decay={"none": 0.0})
+    with pytest.raises(ValueError, match="decay rule must be one of 'none', 'l2', 'decoupled', 'unscaled'"):
+        replay_error_new("lion", w, g, lr=0.1, decay={"z": 0.05})
+    with pytest.raises(TypeError, match="decay must be a dict with one rule"):
+        replay_error_new("lion", w, g, lr=0.1, decay={"l2": 0.05, "decoupled": 0.05})
+    with pytest.raises(ValueError, match="decay coefficient must be >= 0"):
+        replay_error_new("lion", w, g, lr=0.1, decay={"l2": -1.0})
+    with pytest.raises(ValueError, match="weights must hold one more entry than grads"):
+        replay_error_new("lion", w, w, lr=0.1, decay={"none": 0.0})
+    with pytest.raises(ValueError, match=r"weights\[0\] must be a matrix for optimizer 'muon'"):
+        replay_error_new("muon", traj["0.bias"], grads["0.bias"], lr=0.1, decay={"none": 0.0})

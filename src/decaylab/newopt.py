@@ -18,7 +18,9 @@ in plain NumPy, with no framework in sight:
   decay under ``ScheduleFreeWrapper``, or ``decay_at_z=True`` of the reference class), or as an
   L2 penalty added to the gradient before Adam's normalization (what the docstring's words
   "L2 penalty" would mean); :func:`schedulefree_eval_weights` gives the averaged weights ``x``
-  that ``optimizer.eval()`` puts in the model.
+  that ``optimizer.eval()`` puts in the model. ``decay_at="y-before"`` is a fourth rule, Keras
+  3's ``ScheduleFreeAdamW``: its base optimizer shrinks the model's weights ``y`` by
+  ``1 - lr*wd`` *before* the step, and ``z`` is never decayed.
 
 Lion's reference computes in float32 when its inputs are float32 (each operation rounded as
 the framework rounds it), so that a long float32 run can be replayed step for step; Muon's and
@@ -38,6 +40,7 @@ from . import _checks
 
 __all__ = [
     "ADJUST_LR_FNS",
+    "DECAY_BEFORE_STEP",
     "DECAY_POINTS",
     "MUON_NS_COEFFICIENTS",
     "lion_bound",
@@ -57,6 +60,8 @@ MUON_NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 #: Where schedule-free AdamW's decay can be computed (see :func:`schedulefree_adamw_step`).
 DECAY_POINTS = ("y", "z", "l2")
+#: Keras 3's rule for schedule-free AdamW: ``y <- (1 - lr*wd) * y`` before the step, ``z`` untouched.
+DECAY_BEFORE_STEP = "y-before"
 
 
 # -- shared argument checks ----------------------------------------------------------------------
@@ -341,6 +346,7 @@ def schedulefree_adamw_step(
     warmup_steps=0,
     r=0.0,
     weight_lr_power=2.0,
+    x_from_new_z=False,
 ):
     """One train-mode step of ``schedulefree.AdamWScheduleFree``: returns ``(y, state)``.
 
@@ -353,9 +359,18 @@ def schedulefree_adamw_step(
     * ``decay_at="z"``: ``u = grad/d + wd*z`` (``AdamWScheduleFreeReference(decay_at_z=True)``; on a
       zero gradient, also a base optimizer's own decay under ``ScheduleFreeWrapper``);
     * ``decay_at="l2"``: an L2 penalty, ``grad <- grad + wd*y`` before ``v`` and ``d``: ``u = grad/d``;
+    * ``decay_at="y-before"`` (:data:`DECAY_BEFORE_STEP`, Keras 3's ``ScheduleFreeAdamW``): the
+      weights in the model are shrunk first, ``y <- (1 - lr*wd) * y`` with the *base* ``lr``,
+      and the step runs with ``u = grad/d`` (the gradient is still the one taken at the old
+      ``y``); ``z`` is never decayed, so on the first step (``c = 1``, ``x = z``) the decay is
+      lost entirely;
 
     then ``z <- z - lr_t*u``, ``x <- (1-c) x + c z`` with ``c = w_k / sum(w)`` and
-    ``w_k = (k+1)^r * lr_max^weight_lr_power``, and ``y <- (1-b1) z + b1 x``.
+    ``w_k = (k+1)^r * lr_max^weight_lr_power``, and ``y <- (1-b1) z + b1 x``. The averaged
+    weights ``x`` are recovered from ``y`` and the old ``z``; ``x_from_new_z=True`` recovers
+    them from the *updated* ``z`` instead, as Keras 3.15's ``ScheduleFreeAdamW`` does on its
+    torch backend (its saved ``momentum_old`` is the tensor that the update then changes in
+    place): a different step whenever the gradient is not zero.
 
     >>> y, s = schedulefree_adamw_step([1.0], [0.0], lr=0.1, weight_decay=0.5)
     >>> y.tolist(), s["z"].tolist(), s["k"]  # first step: c = 1, so x = z = 1 - lr*wd*y
@@ -363,7 +378,7 @@ def schedulefree_adamw_step(
     """
     lr = _checks.real("lr", lr, low=0.0, low_open=True)
     weight_decay = _checks.real("weight_decay", weight_decay, low=0.0)
-    decay_at = _checks.one_of("decay_at", decay_at, DECAY_POINTS)
+    decay_at = _checks.one_of("decay_at", decay_at, (*DECAY_POINTS, DECAY_BEFORE_STEP))
     b1, b2 = _checks.betas(betas)
     if b1 == 0:
         raise ValueError(
@@ -373,6 +388,7 @@ def schedulefree_adamw_step(
     warmup_steps = _checks.integer("warmup_steps", warmup_steps, low=0)
     r = _checks.real("r", r, low=0.0)
     weight_lr_power = _checks.real("weight_lr_power", weight_lr_power, low=0.0)
+    x_from_new_z = _checks.flag("x_from_new_z", x_from_new_z)
     y = _float_array("y", y)
     g = _float_array("grad", grad)
     _checks.same_shape("y", y, "grad", g)
@@ -384,6 +400,8 @@ def schedulefree_adamw_step(
     weight_sum = s["weight_sum"] + weight
     c = weight / weight_sum if weight_sum > 0 else 0.0
     z = s["z"]
+    if decay_at == DECAY_BEFORE_STEP:
+        y = (1.0 - lr * weight_decay) * y
     x = schedulefree_eval_weights(y, s, beta1=b1)
     if decay_at == "l2":
         g = g + weight_decay * y
@@ -395,6 +413,8 @@ def schedulefree_adamw_step(
     elif decay_at == "z":
         u = u + weight_decay * z
     z = z - lr_t * u
+    if x_from_new_z:
+        x = schedulefree_eval_weights(y, {"z": z}, beta1=b1)
     x = (1.0 - c) * x + c * z
     y = (1.0 - b1) * z + b1 * x
     return y, {"z": z, "exp_avg_sq": v, "k": k + 1, "weight_sum": weight_sum, "lr_max": lr_max}

@@ -34,8 +34,12 @@ from .notebook import import_keras
 from .reference import replay_error
 
 __all__ = [
+    "AT_Y",
+    "AT_Z",
     "CANDIDATE_LABELS",
+    "DECOUPLED_ADJUSTED",
     "DECOUPLED_C",
+    "DECOUPLED_UNSCALED",
     "EXCLUSION_KEYS",
     "FRAMEWORKS",
     "L1_C",
@@ -43,9 +47,13 @@ __all__ = [
     "L2_C",
     "L2_HALF_C",
     "L2_TWO_C",
+    "MUON_ADJUST_LR_FN",
     "NAMES",
+    "NEW_CANDIDATE_LABELS",
     "NOTHING",
+    "OPTIMIZERS",
     "ROWS",
+    "Y_BEFORE",
     "IdentificationFailed",
     "Row",
     "candidates",
@@ -53,6 +61,8 @@ __all__ = [
     "identify",
     "initial_weights",
     "one_batch",
+    "replay_error_new",
+    "replay_errors",
     "run_row",
 ]
 
@@ -79,6 +89,31 @@ DECOUPLED_C = "decoupled, w·(1 − lr·c)"
 #: Every label, in the order :func:`candidates` lists them.
 CANDIDATE_LABELS = (NOTHING, L2_HALF_C, L2_C, L2_TWO_C, L1_C, L1_C_L2_TWO_C, DECOUPLED_C)
 
+# -- ... and the newer optimizers' (Lion, Muon, schedule-free AdamW: :mod:`decaylab.newopt`) ------
+#: Decoupled decay not scaled by the learning rate: ``w·(1 − c)`` (the AdamW paper's λ).
+DECOUPLED_UNSCALED = "decoupled, w·(1 − c)"
+#: Muon: decoupled decay by the *adjusted* learning rate ``lr·ρ`` that scales the update.
+DECOUPLED_ADJUSTED = "decoupled, w·(1 − lr·ρ·c)"
+#: Schedule-free AdamW, decay computed at ``y`` and subtracted from ``z`` (``schedulefree``).
+AT_Y = "decoupled, z − lr·c·y"
+#: Schedule-free AdamW, decay computed at ``z`` and subtracted from ``z``.
+AT_Z = "decoupled, z − lr·c·z"
+#: Schedule-free AdamW, the model's weights ``y`` shrunk by ``1 − lr·c`` before the step, ``z`` never.
+Y_BEFORE = "decoupled, y·(1 − lr·c) before the step"
+#: The candidates of each newer optimizer, in the order :func:`candidates` lists them. For all
+#: three, ``L2_C`` means ``c·w`` added to the data gradient before the optimizer sees it.
+NEW_CANDIDATE_LABELS = {
+    "lion": (NOTHING, L2_C, DECOUPLED_C, DECOUPLED_UNSCALED),
+    "muon": (NOTHING, L2_C, DECOUPLED_C, DECOUPLED_UNSCALED, DECOUPLED_ADJUSTED),
+    "schedulefree": (NOTHING, L2_C, AT_Y, AT_Z, Y_BEFORE),
+}
+#: The reference optimizers a row's parameters can be compared with.
+OPTIMIZERS = ("momentum", "adam", *NEW_CANDIDATE_LABELS)
+#: How the Muon rows scale the update of a ``[A, B]`` matrix: ``0.2·sqrt(max(A, B))``, Keras's only
+#: rule and torch's ``adjust_lr_fn="match_rms_adamw"``. (torch's default, ``sqrt(max(1, A/B))``, is
+#: 1 for the ``[3, 8]`` output layer, where decay by the base and by the adjusted rate coincide.)
+MUON_ADJUST_LR_FN = "match_rms_adamw"
+
 #: The momentum of every SGD row (the posts' and the frameworks' usual value).
 MOMENTUM = 0.9
 
@@ -97,15 +132,28 @@ class Row:
     with ``build`` (passing a layer argument such as Paddle's ``weight_attr`` or Keras's
     ``kernel_regularizer`` when the row asks through the layer) and returns
     ``(net, optimizer, penalty)``, ``penalty`` a function giving the term added to the loss
-    (or ``None``). :attr:`code` is its source, :attr:`request` the same code on one line, as
-    the chapter's tables print it. ``optimizer`` names the reference optimizer:
-    ``"momentum"`` (SGD with momentum 0.9) or ``"adam"``.
+    (or ``None``); in PyTorch ``optimizer`` may be a list of optimizers, each stepped. :attr:`code`
+    is its source, :attr:`request` the same code on one line, as the chapter's tables print it.
+    ``optimizer`` names the reference optimizer (one of :data:`OPTIMIZERS`): ``"momentum"``
+    (SGD with momentum 0.9), ``"adam"``, or one of the newer optimizers of
+    :mod:`decaylab.newopt` (``"lion"``, ``"muon"``, ``"schedulefree"``); ``bias_optimizer``
+    the one the biases get when it differs (Muon takes matrices only: its rows give the
+    biases to AdamW). ``zero_data=True`` marks a row whose trajectory with data cannot be
+    replayed to float32 rounding (torch's Muon runs Newton-Schulz in bfloat16): it is
+    identified on a run with no data gradient, where its update is exactly zero and only
+    the decay moves the weights (:attr:`probe`). ``steps``: how many steps identification needs
+    (schedule-free's decay at ``y`` and at ``z`` coincide on the first two). ``options``:
+    ``(name, value)`` pairs passed to the newer optimizers' reference step for this row.
     """
 
     id: str
     framework: str
     setup: Callable
     optimizer: str
+    bias_optimizer: str | None = None
+    zero_data: bool = False
+    steps: int = 3
+    options: tuple = ()
 
     @property
     def code(self) -> str:
@@ -124,8 +172,8 @@ class Row:
         """
         parts = []
         for line in self.code.splitlines():
-            line = line.strip()
-            if not line or line.startswith(("import ", "from ")) or line == "net = build()":
+            line = line.split("  # ")[0].strip()
+            if not line or line.startswith(("import ", "from ", "#")) or line == "net = build()":
                 continue
             if line.startswith("return net, opt") or line.startswith("def penalty"):
                 continue
@@ -133,14 +181,32 @@ class Row:
         return "; ".join(parts)
 
     @property
-    def reference(self) -> dict:
-        """Keyword arguments of the reference optimizer that matches this row's optimizer."""
-        cfg = {"optimizer": self.optimizer}
-        if self.optimizer == "momentum":
+    def probe(self) -> dict:
+        """The keyword arguments of :func:`run_row` that this row is identified with."""
+        return {"zero_data": self.zero_data, "steps": self.steps}
+
+    def optimizer_of(self, name: str) -> str:
+        """The reference optimizer of parameter ``name`` (one of :data:`NAMES`)."""
+        name = _checks.one_of("name", name, NAMES)
+        if self.bias_optimizer is not None and name.endswith(".bias"):
+            return self.bias_optimizer
+        return self.optimizer
+
+    def reference_of(self, name: str) -> dict:
+        """Keyword arguments of the reference optimizer of parameter ``name``."""
+        optimizer = self.optimizer_of(name)
+        cfg = {"optimizer": optimizer}
+        if optimizer == "momentum":
             cfg["momentum"] = MOMENTUM
-        if self.framework == "Keras 3" and self.optimizer == "adam":
+        if self.framework == "Keras 3" and optimizer == "adam":
             cfg["eps_style"] = "keras"
         return cfg
+
+    @property
+    def reference(self) -> dict:
+        """Keyword arguments of the reference optimizer that matches this row's optimizer
+        (its weights', for a row whose biases get another one)."""
+        return self.reference_of("0.weight")
 
 
 # -- the rows: each is the code a user writes, run as it is ---------------------------------------
@@ -290,6 +356,68 @@ def _keras_adamw(build, lr, c):
     return net, opt, None
 
 
+def _torch_lion(build, lr, c):
+    from lion_pytorch import Lion
+
+    net = build()
+    opt = Lion(net.parameters(), lr, weight_decay=c)
+    return net, opt, None
+
+
+def _torch_lion_decoupled(build, lr, c):
+    from lion_pytorch import Lion
+
+    net = build()
+    opt = Lion(net.parameters(), lr, weight_decay=c, decoupled_weight_decay=True)
+    return net, opt, None
+
+
+def _keras_lion(build, lr, c):
+    from keras.optimizers import Lion
+
+    net = build()
+    opt = Lion(lr, weight_decay=c)
+    return net, opt, None
+
+
+def _torch_muon(build, lr, c):
+    from torch.optim import AdamW, Muon
+
+    net = build()
+    # Muon takes matrices only: the biases go to AdamW
+    mats = [p for p in net.parameters() if p.ndim == 2]
+    rest = [p for p in net.parameters() if p.ndim != 2]
+    muon = Muon(mats, lr, weight_decay=c, adjust_lr_fn="match_rms_adamw")
+    opt = [muon, AdamW(rest, lr, weight_decay=c)]
+    return net, opt, None
+
+
+def _keras_muon(build, lr, c):
+    from keras.optimizers import Muon
+
+    net = build()
+    # Muon gives the biases (not 2-D) its own AdamW step
+    opt = Muon(lr, weight_decay=c, adam_weight_decay=c, epsilon=1e-8)
+    return net, opt, None
+
+
+def _torch_schedulefree(build, lr, c):
+    from schedulefree import AdamWScheduleFree
+
+    net = build()
+    opt = AdamWScheduleFree(net.parameters(), lr, weight_decay=c)
+    opt.train()  # and opt.eval() before evaluating or saving
+    return net, opt, None
+
+
+def _keras_schedulefree(build, lr, c):
+    from keras.optimizers import ScheduleFreeAdamW
+
+    net = build()
+    opt = ScheduleFreeAdamW(lr, weight_decay=c)
+    return net, opt, None
+
+
 ROWS: dict[str, Row] = {
     r.id: r
     for r in [
@@ -309,6 +437,19 @@ ROWS: dict[str, Row] = {
         Row("keras-sgd", "Keras 3", _keras_sgd, "momentum"),
         Row("keras-adam", "Keras 3", _keras_adam, "adam"),
         Row("keras-adamw", "Keras 3", _keras_adamw, "adam"),
+        Row("torch-lion", "PyTorch", _torch_lion, "lion"),
+        Row("torch-lion-decoupled", "PyTorch", _torch_lion_decoupled, "lion"),
+        Row("keras-lion", "Keras 3", _keras_lion, "lion"),
+        Row("torch-muon", "PyTorch", _torch_muon, "muon", "adam", zero_data=True),
+        Row("keras-muon", "Keras 3", _keras_muon, "muon", "adam"),
+        Row("torch-schedulefree-adamw", "PyTorch", _torch_schedulefree, "schedulefree", steps=5),
+        Row(
+            "keras-schedulefree-adamw",
+            "Keras 3",
+            _keras_schedulefree,
+            "schedulefree",
+            options=(("x_from_new_z", True),),
+        ),
     ]
 }
 
@@ -350,6 +491,7 @@ def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
         return net
 
     net, opt, penalty = row.setup(build, lr, coeff)
+    opts = list(opt) if isinstance(opt, list | tuple) else [opt]
     params = dict(net.named_parameters())
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     traj = {n: [weights[n].copy()] for n in NAMES}
@@ -357,9 +499,11 @@ def _run_torch(row, weights, x, y, lr, coeff, steps, zero_data):
     for _ in range(steps):
         data_loss = torch.nn.functional.cross_entropy(net(xt), yt) * (0.0 if zero_data else 1.0)
         data_grads = torch.autograd.grad(data_loss, list(params.values()), retain_graph=True)
-        opt.zero_grad()
+        for o in opts:
+            o.zero_grad()
         (data_loss + (penalty() if penalty else 0.0)).backward()
-        opt.step()
+        for o in opts:
+            o.step()
         for (n, p), g in zip(params.items(), data_grads, strict=True):
             grads[n].append(g.numpy().copy())
             traj[n].append(p.detach().numpy().copy())
@@ -501,9 +645,30 @@ def run_row(
 # -- identifying what a row does ----------------------------------------------------------------------
 
 
-def candidates(coeff: float) -> dict[str, dict]:
-    """The reference configurations a row is compared against, by label (the constants above)."""
+def candidates(coeff: float, optimizer: str = "momentum") -> dict[str, dict]:
+    """The configurations a row is compared against, by label (the constants above).
+
+    For ``"momentum"`` and ``"adam"`` the values are the ``decay`` argument of the NumPy
+    reference (:mod:`decaylab.reference`), ``{kind: coefficient}``; for the newer optimizers
+    (:data:`NEW_CANDIDATE_LABELS`) they are ``{rule: coefficient}`` with the rules of
+    :func:`replay_error_new`.
+    """
     c = _checks.real("coeff", coeff, low=0.0)
+    optimizer = _checks.one_of("optimizer", optimizer, OPTIMIZERS)
+    if optimizer in NEW_CANDIDATE_LABELS:
+        rules = {
+            NOTHING: "none",
+            L2_C: "l2",
+            DECOUPLED_C: "decoupled",
+            DECOUPLED_UNSCALED: "unscaled",
+            DECOUPLED_ADJUSTED: "adjusted",
+            AT_Y: "y",
+            AT_Z: "z",
+            Y_BEFORE: "y-before",
+        }
+        return {
+            label: {rules[label]: 0.0 if label == NOTHING else c} for label in NEW_CANDIDATE_LABELS[optimizer]
+        }
     return {
         NOTHING: {"none": 0.0},
         L2_HALF_C: {"l2": c / 2},
@@ -515,28 +680,139 @@ def candidates(coeff: float) -> dict[str, dict]:
     }
 
 
-def identify(
+#: The rules of :func:`replay_error_new`, by optimizer.
+_NEW_RULES = {
+    "lion": ("none", "l2", "decoupled", "unscaled"),
+    "muon": ("none", "l2", "decoupled", "unscaled", "adjusted"),
+    "schedulefree": ("none", "l2", "y", "z", "y-before"),
+}
+
+
+def replay_error_new(optimizer: str, weights, grads, *, lr: float, decay: Mapping, **options) -> float:
+    """:func:`decaylab.reference.replay_error` for the newer optimizers of :mod:`decaylab.newopt`.
+
+    ``weights`` holds one parameter's observed ``w_0 ... w_T`` (PyTorch layout), ``grads``
+    its data gradients ``g_0 ... g_(T-1)``; the reference step of ``optimizer`` (``"lion"``:
+    :func:`~decaylab.newopt.lion_step` in float32, with lion-pytorch's and Keras's betas
+    (0.9, 0.99); ``"muon"``: :func:`~decaylab.newopt.muon_step` with momentum 0.95, Nesterov and
+    ``adjust_lr_fn=MUON_ADJUST_LR_FN``; ``"schedulefree"``:
+    :func:`~decaylab.newopt.schedulefree_adamw_step` with its defaults) predicts each
+    ``w_(t+1)`` from the observed ``w_t``, ``g_t`` and its own state; returns the largest
+    absolute error. ``decay`` is ``{rule: c}``, one rule:
+
+    * ``"none"``; ``"l2"``: ``c·w`` added to the data gradient before the optimizer sees it;
+    * ``"decoupled"``: ``w·(1 − lr·c)`` before the update (Lion, Muon);
+    * ``"unscaled"``: ``w·(1 − c)`` (Lion, Muon); ``"adjusted"``: ``w·(1 − lr·ρ·c)``, ``ρ`` Muon's
+      update scale :func:`~decaylab.newopt.muon_lr_ratio` (Muon);
+    * ``"y"``, ``"z"``, ``"y-before"``: the ``decay_at`` of
+      :func:`~decaylab.newopt.schedulefree_adamw_step` (schedule-free AdamW).
+
+    ``options`` go to the reference step (e.g. ``x_from_new_z=True`` for schedule-free).
+    """
+    from . import newopt
+
+    optimizer = _checks.one_of("optimizer", optimizer, _NEW_RULES)
+    lr = _checks.real("lr", lr, low=0.0, low_open=True)
+    if not isinstance(decay, Mapping) or len(decay) != 1:
+        raise TypeError(f"decay must be a dict with one rule and its coefficient; got {decay!r}")
+    ((rule, c),) = decay.items()
+    rule = _checks.one_of("decay rule", rule, _NEW_RULES[optimizer])
+    c = _checks.real("decay coefficient", c, low=0.0)
+    if len(weights) != len(grads) + 1:
+        raise ValueError(
+            f"weights must hold one more entry than grads (w_0 ... w_T and g_0 ... g_(T-1)); "
+            f"got {len(weights)} weights and {len(grads)} grads"
+        )
+    if len(grads) == 0:
+        raise ValueError("grads must hold at least one step")
+    single = optimizer == "lion"
+    dt = np.float32 if single else np.float64
+    worst, state = 0.0, None
+    for t, g in enumerate(grads):
+        w = _checks.array(f"weights[{t}]", weights[t]).astype(dt)
+        g = _checks.array(f"grads[{t}]", g).astype(dt)
+        _checks.same_shape(f"weights[{t}]", w, f"grads[{t}]", g)
+        if rule == "l2":
+            g = g + w * dt(c)
+        if optimizer == "lion":
+            wd = {"decoupled": c, "unscaled": c / lr}.get(rule, 0.0)
+            state = np.zeros_like(w) if state is None else state
+            predicted, state = newopt.lion_step(w, g, state, lr=lr, weight_decay=wd, **options)
+        elif optimizer == "muon":
+            if w.ndim != 2:
+                raise ValueError(f"weights[{t}] must be a matrix for optimizer 'muon'; got shape {w.shape}")
+            rho = newopt.muon_lr_ratio(w.shape, MUON_ADJUST_LR_FN)
+            wd = {"decoupled": c, "unscaled": c / lr, "adjusted": c * rho}.get(rule, 0.0)
+            state = np.zeros_like(w) if state is None else state
+            predicted, state = newopt.muon_step(
+                w, g, state, lr=lr, weight_decay=wd, **{"adjust_lr_fn": MUON_ADJUST_LR_FN, **options}
+            )
+        else:
+            at = rule if rule in ("y", "z", "y-before") else "y"
+            wd = c if rule in ("y", "z", "y-before") else 0.0
+            predicted, state = newopt.schedulefree_adamw_step(
+                w, g, state, lr=lr, weight_decay=wd, decay_at=at, **options
+            )
+        observed = _checks.array(f"weights[{t + 1}]", weights[t + 1])
+        _checks.same_shape("predicted weights", predicted, f"weights[{t + 1}]", observed)
+        worst = max(worst, float(np.max(np.abs(predicted.astype(np.float64) - observed))))
+    return worst
+
+
+def replay_errors(
     row_id: str, trajectories, data_grads, *, lr: float = 0.1, coeff: float = 0.05
-) -> dict[str, str]:
-    """For each parameter, the label of the one candidate configuration that replays its trajectory.
+) -> dict[str, dict[str, float]]:
+    """For each parameter, the replay error of every candidate: ``{name: {label: error}}``.
 
     ``trajectories`` and ``data_grads`` are what :func:`run_row` returned, run with the
-    same ``lr`` and ``coeff``. Raises :class:`IdentificationFailed` if no candidate
-    reproduces a trajectory to ``MATCH_TOLERANCE`` (2e-6), or if a second candidate also
-    comes within ``RUNNER_UP_GAP`` (1e-4): the identification would be ambiguous.
+    same ``lr`` and ``coeff``; each parameter is compared with the candidates of its own
+    reference optimizer (:meth:`Row.optimizer_of`).
     """
     row = _row(row_id)
     lr = _checks.real("lr", lr, low=0.0, low_open=True)
     coeff = _checks.real("coeff", coeff, low=0.0)
     trajectories = _by_name("trajectories", trajectories)
     data_grads = _by_name("data_grads", data_grads)
-    base = {**row.reference, "lr": lr}
+    out = {}
+    for n in NAMES:
+        optimizer = row.optimizer_of(n)
+        if optimizer in NEW_CANDIDATE_LABELS:
+            out[n] = {
+                label: replay_error_new(
+                    optimizer, trajectories[n], data_grads[n], lr=lr, decay=decay, **dict(row.options)
+                )
+                for label, decay in candidates(coeff, optimizer).items()
+            }
+        else:
+            base = {**row.reference_of(n), "lr": lr}
+            out[n] = {
+                label: replay_error(trajectories[n], data_grads[n], decay=decay, **base)
+                for label, decay in candidates(coeff, optimizer).items()
+            }
+    return out
+
+
+def identify(
+    row_id: str, trajectories, data_grads, *, lr: float = 0.1, coeff: float = 0.05
+) -> dict[str, str]:
+    """For each parameter, the label of the one candidate configuration that replays its trajectory.
+
+    ``trajectories`` and ``data_grads`` are what :func:`run_row` returned, run with the
+    same ``lr`` and ``coeff`` (and, for a row with ``zero_data=True``, with no data
+    gradient: :attr:`Row.probe`). Raises :class:`IdentificationFailed` if no candidate
+    reproduces a trajectory to ``MATCH_TOLERANCE`` (2e-6), or if a second candidate also
+    comes within ``RUNNER_UP_GAP`` (1e-4): the identification would be ambiguous.
+    """
+    row = _row(row_id)
+    errors_by_name = replay_errors(row_id, trajectories, data_grads, lr=lr, coeff=coeff)
+    if row.zero_data and any(np.any(np.asarray(g) != 0) for g in data_grads["0.weight"]):
+        raise IdentificationFailed(
+            f"{row_id}: its data trajectory is not replayed to float32 rounding (Newton-Schulz in "
+            "bfloat16); identify it on a run with zero_data=True (Row.probe)"
+        )
     found = {}
     for n in NAMES:
-        errors = {
-            label: replay_error(trajectories[n], data_grads[n], decay=decay, **base)
-            for label, decay in candidates(coeff).items()
-        }
+        errors = errors_by_name[n]
         best, second = sorted(errors, key=errors.get)[:2]
         if not errors[best] < MATCH_TOLERANCE:
             raise IdentificationFailed(

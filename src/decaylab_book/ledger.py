@@ -183,6 +183,11 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
         "Without weight decay the 1-100-100-100-1 net overfits the 10 points; with weight_decay=1e-2 it does better.",
         "overfitting-reproduced",
     ),
+    SeedClaim(
+        "003",
+        "Without weight decay the model fits the test points badly: its robustness is poor.",
+        "no-decay-less-robust",
+    ),
 )
 
 

@@ -117,7 +117,7 @@ SEED_CLAIMS: tuple[SeedClaim, ...] = (
     SeedClaim(
         "001",
         "Weight decay is there to prevent overfitting, learning-rate decay to fit the data better.",
-        "two-different-things",
+        "decay-purposes",
     ),
     SeedClaim(
         "001",

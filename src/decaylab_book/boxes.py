@@ -21,6 +21,18 @@ __all__ = ["render", "render_folded"]
 esc = html.escape
 
 
+#: Where the glossary explains the seed schedule and its interval levels (the boxes and the
+#: ledger are pages of ``book/``, like the glossary).
+SCHEDULE_HREF = "glossary.html#term-seed-schedule"
+
+
+def _schedule_link(decision, ed) -> str:
+    """A link to the glossary's seed schedule after a rule that follows one ("" otherwise)."""
+    if len(getattr(decision, "schedule", ()) or ()) < 2:
+        return ""
+    return f' <a class="decaylab-glossary-link" href="{SCHEDULE_HREF}">{esc(ed.word("(the seed schedule, explained)"))}</a>'
+
+
 def _parts(record: ClaimRecord, ed: Edition) -> dict[str, str]:
     """The pieces of a box in ``ed``'s words, each an HTML fragment ("" if the record has none):
     the checks' list, the rule, the result, the caveat and the note."""
@@ -35,7 +47,7 @@ def _parts(record: ClaimRecord, ed: Edition) -> dict[str, str]:
         d = record.decision
         parts["rule"] = (
             f'<p class="decaylab-claim-rule"><b>{esc(ed.word("Rule (declared before the run):"))}</b> '
-            f"{esc(ed.rule(d))}</p>"
+            f"{esc(ed.rule(d))}{_schedule_link(d, ed)}</p>"
         )
         parts["result"] = (
             f'<p class="decaylab-claim-result"><b>{esc(ed.word("Result:"))}</b> '

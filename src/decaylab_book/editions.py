@@ -93,6 +93,7 @@ WORDS_ZH = {
     "see the check": "查看检查",
     "seeds": "个种子",
     "Claim id:": "论断编号：",
+    "(the seed schedule, explained)": "（种子计划的说明）",
 }
 
 

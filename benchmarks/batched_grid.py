@@ -10,6 +10,8 @@ and epochs, read from the notebook's own cells) this prints:
 * the time of a loop of separate ``torch.optim`` runs (with the same cosine schedule),
   measured on the first seed's cells of every panel and scaled to all seeds, and the
   speed-up;
+* each measurement repeated, interleaved, with the medians of the times and of the
+  ratios measured within one repetition (other processes may share the CPU);
 * the largest weight difference between the loop and the engine on those cells after one
   epoch (an exactness check; after hundreds of steps, cells trained at the largest
   learning rates are chaotic and float32 rounding differences grow).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -136,6 +139,11 @@ def train_panel(g: dict, x, y, name: str, seeds: list, epochs: int) -> StackedML
     return stack
 
 
+#: Each measurement is repeated this many times, interleaved (peak, engine, loop, peak,
+#: ...), and the table reports medians: other processes may share the CPU while it runs.
+REPEATS = 3
+
+
 def main() -> None:
     torch.set_flush_denormal(True)  # as fit_classifiers does, so the loop is not slowed by denormals
     g = figure_grid()
@@ -146,14 +154,24 @@ def main() -> None:
     steps = g["EPOCHS"] * (len(x) // g["BATCH"])
     flops = matmul_flops_per_sample(g["SIZES"]) * g["BATCH"] * steps * n_models
 
-    peak = matmul_gflops()
-    start = time.perf_counter()
-    for name in g["PANELS"]:
-        train_panel(g, x, y, name, seeds, g["EPOCHS"])
-    engine_s = time.perf_counter() - start
-
-    loop_s = sum(loop_first_seed(g, x, y, name, g["EPOCHS"])[0] for name in g["PANELS"])
+    runs = []  # per repetition: peak GFLOP/s, engine seconds, loop seconds for the first seed
+    for _ in range(REPEATS):
+        peaks = [matmul_gflops()]
+        engine_s = 0.0
+        for name in g["PANELS"]:
+            start = time.perf_counter()
+            train_panel(g, x, y, name, seeds, g["EPOCHS"])
+            engine_s += time.perf_counter() - start
+            peaks.append(matmul_gflops())
+        loop_s = sum(loop_first_seed(g, x, y, name, g["EPOCHS"])[0] for name in g["PANELS"])
+        runs.append({"peak": statistics.median(peaks), "engine": engine_s, "loop": loop_s})
+    peak = statistics.median(r["peak"] for r in runs)
+    engine_s = statistics.median(r["engine"] for r in runs)
+    loop_s = statistics.median(r["loop"] for r in runs)
     loop_all_s = loop_s * len(seeds)
+    # the ratios of each repetition (measured side by side), then their medians
+    of_peak = statistics.median(flops / r["engine"] / 1e9 / r["peak"] for r in runs)
+    speedup = statistics.median(r["loop"] * len(seeds) / r["engine"] for r in runs)
 
     worst = 0.0  # exactness: one epoch, the first seed's cells, loop vs engine
     for name in g["PANELS"]:
@@ -168,7 +186,7 @@ def main() -> None:
         f"AdamW paper grid on MNIST-1D: 4 panels x {n_cells // 4} cells x {len(seeds)} seeds = "
         f"{n_models} networks {'-'.join(map(str, g['SIZES']))}, {steps} steps of {g['BATCH']}"
     )
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"torch threads: {torch.get_num_threads()}; medians of {REPEATS} interleaved repetitions")
     print(f"{'':38s} {'seconds':>8s} {'GFLOP/s':>8s}")
     print(f"{'one large torch.matmul (peak)':38s} {'':8s} {peak:8.1f}")
     print(f"{'batched engine (fit_classifiers)':38s} {engine_s:8.2f} {flops / engine_s / 1e9:8.1f}")
@@ -176,10 +194,8 @@ def main() -> None:
         f"{'loop of torch.optim runs (scaled)':38s} {loop_all_s:8.2f} {flops / loop_all_s / 1e9:8.1f}"
         f"   ({loop_s:.2f} s for seed {seeds[0]}, x {len(seeds)})"
     )
-    print(
-        f"engine: {flops / engine_s / 1e9 / peak:.0%} of the matmul peak; speed-up over the loop "
-        f"{loop_all_s / engine_s:.1f}x"
-    )
+    print(f"engine: {of_peak:.0%} of the matmul peak; speed-up over the loop {speedup:.1f}x")
+    print("(each ratio: the median over repetitions of the ratio measured within one repetition)")
     print(f"largest weight difference, loop vs engine, seed {seeds[0]}, one epoch: {worst:.1e}")
     print("(GFLOP counts the matrix products of forward and backward passes only)")
 

@@ -466,3 +466,53 @@ def test_training_in_groups_gives_the_same_models(monkeypatch, optimizer):
             np.testing.assert_allclose(sa[key].numpy(), sb[key].numpy(), atol=1e-6)
     assert hist_a["train"].shape == hist_b["train"].shape == (3, 5)
     np.testing.assert_array_equal(hist_a["train"], hist_b["train"])
+
+
+def test_worker_threads_give_the_same_bits_as_one_thread():
+    """Groups trained side by side on one thread each equal the same training on one thread."""
+    from decaylab.stacked import fit_classifiers
+
+    x, y = data(n=40)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            stack = StackedMLP.from_modules(make_models(4))
+            opt = BatchedOptimizer(stack.parameters(), optimizer="adam", lr=[0.01, 0.02, 0.05, 0.1])
+            hist = fit_classifiers(
+                stack, opt, x, y, epochs=2, batch_size=8, order_seeds=[1, 2, 1, 3], eval_sets={"t": (x, y)}
+            )
+            assert torch.get_num_threads() == threads  # restored
+            results.append((stack, opt, hist))
+    finally:
+        torch.set_num_threads(before)
+    (a, opt_a, hist_a), (b, opt_b, hist_b) = results
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    for sa, sb in zip(opt_a.state, opt_b.state, strict=True):
+        assert all(torch.equal(sa[k], sb[k]) for k in ("m", "v"))
+    np.testing.assert_array_equal(hist_a["t"], hist_b["t"])
+
+
+def test_group_slices_share_the_models_evenly_between_workers(monkeypatch):
+    import decaylab.stacked as stacked
+
+    monkeypatch.setattr(stacked, "_GROUP", 40)
+    sizes = [
+        [s.stop - s.start for s in stacked._group_slices(m, w)]
+        for m, w in ((320, 2), (64, 2), (5, 2), (1, 2))
+    ]
+    assert sizes == [[40] * 8, [32, 32], [2, 3], [1]]
+    assert [s.stop - s.start for s in stacked._group_slices(100, 1)] == [33, 33, 34]
+
+
+def test_an_error_in_a_worker_thread_reaches_the_caller():
+    import decaylab.stacked as stacked
+
+    def fail():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        stacked._in_threads([lambda: 1, fail, lambda: 3], 2)
+    assert stacked._in_threads([lambda: 1, lambda: 2, lambda: 3], 2) == [1, 2, 3]

@@ -223,3 +223,33 @@ def test_decaylab_works_from_a_regular_install(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith('<div id="claim-x"')
+
+
+def test_the_chinese_bibliography_has_no_english_joiners():
+    """The Chinese edition's style joins authors with 、 and introduces proceedings with 载于;
+    the English style keeps "and" and "In"."""
+    from pybtex.database import parse_file, parse_string
+    from pybtex.plugin import find_plugin
+
+    from decaylab_book.sphinx import references
+
+    references.register_bib_style()
+    bib = parse_file(ROOT / "book" / "references.bib")
+    zh_bib = parse_string(
+        references.zh_bib((ROOT / "book" / "references.bib").read_text(encoding="utf-8")), "bibtex"
+    )
+    keys = ("kingma2015adam", "post002", "d2l_zh_weight_decay")
+
+    def rendered(style):
+        source = zh_bib if style == references.ZH_STYLE else bib
+        formatted = find_plugin("pybtex.style.formatting", style)().format_entries(
+            [source.entries[k] for k in keys]
+        )
+        return {e.key: e.text.render_as("text") for e in formatted}
+
+    english, chinese = rendered("decaylab"), rendered(references.ZH_STYLE)
+    adam = "kingma2015adam"
+    assert " and " in english[adam] and " In " in english[adam]
+    for text in chinese.values():
+        assert " and " not in text and not re.search(r"\bIn\b", text), text
+    assert "Kingma、Jimmy Ba" in chinese[adam] and "载于" in chinese[adam]

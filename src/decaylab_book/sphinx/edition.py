@@ -36,6 +36,7 @@ def edition_config(app, config):
         dictionary.write_text("".join(f"{w} 100000 n\n" for w in words), encoding="utf-8")
         config.html_search_options = {**(config.html_search_options or {}), "dict": str(dictionary)}
         config.bibtex_bibfiles = [references.write_zh_bib(Path(app.srcdir))]
+        config.bibtex_default_style = references.ZH_STYLE
 
 
 _GLOSSARY_TERM = re.compile(r"^(\S[^\n(]*?) \((.+)\)$", re.M)

@@ -115,12 +115,18 @@ def write_zh_bib(srcdir: Path) -> str:
 
 # ----------------------------------------------------------------------------- bibliography style
 
+#: The pybtex style of the Chinese edition's bibliography (:func:`register_bib_style`).
+ZH_STYLE = "decaylab-zh"
+
 
 def register_bib_style() -> None:
     from pybtex.plugin import register_plugin
+    from pybtex.style.formatting import toplevel
     from pybtex.style.formatting.unsrt import Style as Unsrt
+    from pybtex.style.formatting.unsrt import pages
     from pybtex.style.labels import BaseLabelStyle
     from pybtex.style.sorting import BaseSortingStyle
+    from pybtex.style.template import names, optional, optional_field, sentence, words
 
     class Labels(BaseLabelStyle):
         def format_labels(self, sorted_entries):
@@ -135,4 +141,31 @@ def register_bib_style() -> None:
         default_label_style = Labels
         default_sorting_style = Sorting
 
+    class DecaylabZhStyle(DecaylabStyle):
+        """The Chinese edition's style: names joined by 、 instead of "and", and a proceedings
+        paper's "In" as 载于 (the fields themselves come from :func:`zh_bib`)."""
+
+        def format_names(self, role, as_sentence=True):
+            joined = names(role, sep="、", sep2="、", last_sep="、")
+            return sentence[joined] if as_sentence else joined
+
+        def get_inproceedings_template(self, e):
+            return toplevel[
+                sentence[self.format_names("author")],
+                self.format_title(e, "title"),
+                words[
+                    "载于",
+                    sentence[
+                        optional[self.format_editor(e, as_sentence=False)],
+                        self.format_btitle(e, "booktitle", as_sentence=False),
+                        self.format_volume_and_series(e, as_sentence=False),
+                        optional[pages],
+                    ],
+                    self.format_address_organization_publisher_date(e),
+                ],
+                sentence[optional_field("note")],
+                self.format_web_refs(e),
+            ]
+
     register_plugin("pybtex.style.formatting", "decaylab", DecaylabStyle, force=True)
+    register_plugin("pybtex.style.formatting", ZH_STYLE, DecaylabZhStyle, force=True)

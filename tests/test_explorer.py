@@ -134,3 +134,95 @@ def test_constants_are_json_and_match_the_choices():
     assert data["scaled"]["0.5"][data["choices"]["decay"].index(0.001)] == "0.0005"
     assert data["betas"] == [0.9, 0.999]
     assert set(data["code"]) == set(explorer.OPTIMIZERS)
+
+
+# ------------------------------------------------------------------ the clock in epochs
+
+
+def test_steps_per_epoch_counts_the_last_short_batch():
+    assert explorer.steps_per_epoch(128, 60000) == 469  # 468 × 128 = 59,904, then 96
+    assert explorer.steps_per_epoch(100, 50000) == 500  # B divides N
+    assert explorer.steps_per_epoch(4096, 1000) == 1  # one batch holds the data
+    assert explorer.steps_per_epoch(1, 1000) == 1000
+    assert explorer.training_steps(128, 60000, 10) == 4690
+    assert explorer.training_steps(4096, 1000, 300) == 300
+
+
+def test_timescales_by_hand():
+    assert explorer.timescale(0.01, 0.1) == pytest.approx(1000.0, rel=1e-15)
+    assert explorer.timescale(0.1, 0.0) == math.inf
+    # B divides N: Wang & Aitchison's B/(ηλN) = 100 / (1e-4 · 50,000) = 20 epochs
+    assert explorer.timescale_epochs(1e-3, 0.1, 100, 50000) == pytest.approx(20.0, rel=1e-15)
+    # B = 128 does not divide N = 60,000: τ = 1,000 steps over 469 steps an epoch
+    assert explorer.timescale_epochs(0.1, 0.01, 128, 60000) == pytest.approx(1000 / 469, rel=1e-15)
+    # a batch larger than the data: an epoch is one step, so τ_epoch = τ
+    assert explorer.timescale_epochs(0.1, 0.01, 4096, 1000) == pytest.approx(1000.0, rel=1e-15)
+    assert explorer.timescale_epochs(0.1, 0.0, 128, 60000) == math.inf
+
+
+def test_total_shrink_by_hand():
+    assert explorer.total_shrink(0.1, 0.01, 1000) == pytest.approx(math.exp(-1), rel=1e-15)
+    assert explorer.total_shrink(0.1, 0.01, 0) == 1.0
+    assert explorer.total_shrink(0.1, 0.0, 10**6) == 1.0
+    # CIFAR-10, B = 128, 100 epochs, η = 0.1, λ = 5e-4: 39,100 steps, ηλ·steps = 1.955
+    assert explorer.total_shrink(0.1, 5e-4, 39100) == pytest.approx(0.1415645, rel=1e-6)
+
+
+def test_clock_by_hand():
+    c = explorer.clock("adamw", 0.1, 0.01, 128, 60000, 10)
+    assert (c.steps_per_epoch, c.steps) == (469, 4690)
+    assert c.tau == pytest.approx(1000.0) and c.tau_epochs == pytest.approx(1000 / 469)
+    half = math.log(2) / -math.log(0.999)  # 692.8 steps
+    assert c.half_life == pytest.approx(half) and c.half_life_epochs == pytest.approx(half / 469)
+    assert c.shrink == pytest.approx(math.exp(-4.69))
+    assert c.factor_shrink == pytest.approx(0.999**4690)
+    # SGD with momentum 0.9: the factor's shrink, about exp(−ηλ·steps/(1 − μ)) = exp(−0.2),
+    # is faster than the clock's exp(−ηλ·steps) = exp(−0.02)
+    m = explorer.clock("sgd", 0.01, 0.01, 1000, 50000, 4, momentum=0.9)
+    assert m.steps == 200
+    f = explorer.step_factor("sgd", 0.01, 0.01, momentum=0.9).value
+    assert m.factor_shrink == pytest.approx(f**200, rel=1e-12)
+    assert m.factor_shrink == pytest.approx(math.exp(-0.2), rel=5e-3)
+    assert m.shrink == pytest.approx(math.exp(-0.02), rel=1e-12)
+    adam = explorer.clock("adam", 0.1, 0.01, 128, 60000, 10)
+    assert adam.half_life is adam.half_life_epochs is adam.factor_shrink is None
+    assert adam.shrink == c.shrink  # the clock's reading does not depend on the optimizer
+    grows = explorer.clock("adamw", 1.0, 2.5, 128, 60000, 1)
+    assert grows.half_life is None and grows.factor_shrink is None
+    assert explorer.clock("adamw", 0.1, 0.0, 128, 60000, 1).half_life_epochs == math.inf
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: explorer.steps_per_epoch(0, 1000), ValueError, "batch_size must be >= 1"),
+        (lambda: explorer.steps_per_epoch(32.0, 1000), TypeError, "batch_size must be a whole number"),
+        (lambda: explorer.steps_per_epoch(True, 1000), TypeError, "batch_size must be a whole number"),
+        (lambda: explorer.steps_per_epoch(32, 1e4), TypeError, "data_size must be a whole number"),
+        (lambda: explorer.steps_per_epoch(32, -5), ValueError, "data_size must be >= 1"),
+        (lambda: explorer.training_steps(32, 1000, 2.5), TypeError, "epochs must be a whole number"),
+        (lambda: explorer.training_steps(32, 1000, 0), ValueError, "epochs must be >= 1"),
+        (lambda: explorer.timescale(0.0, 0.1), ValueError, "lr must be > 0"),
+        (lambda: explorer.timescale(float("inf"), 0.1), ValueError, "lr must be finite"),
+        (lambda: explorer.timescale(0.1, float("nan")), ValueError, "decay must be finite"),
+        (lambda: explorer.timescale(0.1, -0.1), ValueError, "decay must be >= 0"),
+        (lambda: explorer.timescale("0.1", 0.1), TypeError, "lr must be a real number"),
+        (lambda: explorer.timescale_epochs(0.1, 0.1, 32, 0), ValueError, "data_size must be >= 1"),
+        (lambda: explorer.total_shrink(0.1, 0.1, -1), ValueError, "steps must be >= 0"),
+        (lambda: explorer.total_shrink(0.1, 0.1, 10.5), TypeError, "steps must be a whole number"),
+        (lambda: explorer.clock("sgdm", 0.1, 0.1, 32, 1000, 1), ValueError, "optimizer must be one of"),
+        (lambda: explorer.clock("adam", 0.1, 0.1, 32, 1000, 1, momentum=0.9), ValueError, "momentum"),
+        (lambda: explorer.clock("sgd", 0.1, 0.1, 32, 1000, 1.5), TypeError, "epochs must be a whole"),
+    ],
+)
+def test_bad_clock_input_is_refused_by_name(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_constants_carry_the_run_s_sliders():
+    data = explorer.constants()
+    assert data["choices"]["batch"] == list(explorer.CHOICES["batch"])
+    assert data["labels"]["data"][-1] == "1,281,167"
+    assert data["labels"]["epochs"][0] == "1"
+    assert data["labels"]["steps"][-1] == "10,000"

@@ -17,6 +17,16 @@ no longer pulls on), so that only the decay acts on it. Then:
 so the closed forms are checked against the same update every framework is checked
 against. :func:`half_life` is ``ln 2 / −ln|factor|`` steps.
 
+The clock in epochs. A run of ``E`` epochs over ``N`` examples in batches of ``B`` takes
+``⌈N/B⌉`` steps per epoch (:func:`steps_per_epoch`: the last, smaller batch is a step too,
+as with PyTorch's and Paddle's ``DataLoader`` by default and Keras's ``fit``), so
+``E·⌈N/B⌉`` steps in all (:func:`training_steps`). Decay alone acts as an exponential
+moving average with timescale ``τ = 1/(ηλ)`` steps (:func:`timescale`), which is
+``τ_epoch = τ/⌈N/B⌉`` epochs: Wang & Aitchison's ``B/(ηλN)`` when ``B`` divides ``N``
+(:func:`timescale_epochs`). After ``E`` epochs the clock has shrunk a weight by
+``exp(−ηλ·E·⌈N/B⌉)`` (:func:`total_shrink`). :func:`clock` gathers these for one setting,
+with the half-life in epochs and the shrink the optimizer's own factor gives.
+
 The primer's figure runs the same formulas in JavaScript. :func:`constants` is what the
 build writes for it (the slider values and their labels, Adam's constants, the code each
 framework needs, taken from the rosetta rows that were measured to do it); the browser test
@@ -37,13 +47,20 @@ __all__ = [
     "CHOICES",
     "CODE",
     "OPTIMIZERS",
+    "Clock",
     "Factor",
     "arguments",
+    "clock",
     "closed_form",
     "constants",
     "half_life",
     "step_factor",
+    "steps_per_epoch",
     "steps_to_half",
+    "timescale",
+    "timescale_epochs",
+    "total_shrink",
+    "training_steps",
     "trajectory",
 ]
 
@@ -58,6 +75,11 @@ CHOICES = {
     "decay": (1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
     "momentum": (0.0, 0.5, 0.8, 0.9, 0.95, 0.99),
     "steps": (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000),
+    # the run the clock is read in: batch size B, examples N (MNIST's 60,000, CIFAR's 50,000,
+    # ImageNet-1k's 1,281,167), epochs E
+    "batch": (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
+    "data": (1000, 5000, 10000, 50000, 60000, 100000, 1000000, 1281167),
+    "epochs": (1, 2, 5, 10, 20, 50, 90, 100, 200, 300, 1000),
 }
 
 #: The code that asks for each optimizer, per framework: (rosetta row id, the code with
@@ -95,8 +117,9 @@ CODE = {
 
 
 def _label(value: float) -> str:
-    """How a slider value is written, in the code and next to the slider."""
-    return f"{value:g}"
+    """How a slider value is written, in the code and next to the slider (whole numbers
+    with thousands separated by commas)."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def _setting(optimizer, lr, decay, momentum):
@@ -235,6 +258,130 @@ def steps_to_half(path) -> int | None:
     path = np.abs(np.asarray(path, dtype=float))
     below = np.flatnonzero(path <= path[0] / 2.0)
     return int(below[0]) if below.size else None
+
+
+def _lr_decay(lr, decay):
+    return _checks.real("lr", lr, low=0.0, low_open=True), _checks.real("decay", decay, low=0.0)
+
+
+def steps_per_epoch(batch_size: int, data_size: int) -> int:
+    """Steps in one epoch over ``data_size`` examples (N) in batches of ``batch_size`` (B):
+    ``⌈N/B⌉``. The last, smaller batch is a step too (PyTorch's and Paddle's ``DataLoader``
+    with their default ``drop_last=False``, Keras's ``fit``); a batch as large as the data or
+    larger makes one step. Both must be whole numbers >= 1.
+
+    >>> steps_per_epoch(batch_size=128, data_size=60000)  # 468 batches of 128, one of 96
+    469
+    >>> steps_per_epoch(batch_size=4096, data_size=1000)
+    1
+    """
+    b = _checks.integer("batch_size", batch_size, low=1)
+    n = _checks.integer("data_size", data_size, low=1)
+    return -(-n // b)
+
+
+def training_steps(batch_size: int, data_size: int, epochs: int) -> int:
+    """The optimizer steps of ``epochs`` (E) epochs: ``E·⌈N/B⌉`` (see :func:`steps_per_epoch`).
+
+    >>> training_steps(batch_size=128, data_size=50000, epochs=100)  # 391 steps an epoch
+    39100
+    """
+    per_epoch = steps_per_epoch(batch_size, data_size)
+    return _checks.integer("epochs", epochs, low=1) * per_epoch
+
+
+def timescale(lr: float, decay: float) -> float:
+    """The timescale of decay alone, ``τ = 1/(ηλ)`` steps: the weight is an exponential moving
+    average over about the last τ steps (Wang & Aitchison), and decay alone shrinks it by
+    about ``e`` every τ steps. ``math.inf`` without decay.
+
+    >>> round(timescale(0.1, 0.01), 9)
+    1000.0
+    """
+    lr, decay = _lr_decay(lr, decay)
+    return math.inf if decay == 0.0 else 1.0 / (lr * decay)
+
+
+def timescale_epochs(lr: float, decay: float, batch_size: int, data_size: int) -> float:
+    """``τ`` in epochs: ``τ_epoch = τ/⌈N/B⌉``. When ``B`` divides ``N`` this is Wang &
+    Aitchison's ``B/(ηλN)``; otherwise the last, smaller batch counts as a step and
+    ``τ_epoch`` is a little smaller (with ``B ≥ N``, an epoch is one step and
+    ``τ_epoch = τ``, where ``B/(ηλN)`` would say more).
+
+    >>> round(timescale_epochs(1e-3, 0.1, batch_size=100, data_size=50000), 9)  # = B/(ηλN)
+    20.0
+    >>> round(timescale_epochs(0.1, 5e-4, batch_size=128, data_size=50000), 4)  # 20,000 / 391
+    51.1509
+    """
+    return timescale(lr, decay) / steps_per_epoch(batch_size, data_size)
+
+
+def total_shrink(lr: float, decay: float, steps: int) -> float:
+    """What the clock multiplies a weight by in ``steps`` steps: ``exp(−ηλ·steps)``. It is
+    the clock's reading, not any optimizer's: decoupled decay and plain SGD give
+    ``(1 − ηλ)^steps``, a little smaller, and momentum makes SGD's coupled decay faster
+    (:func:`step_factor`). ``steps`` is a whole number >= 0.
+
+    >>> round(total_shrink(0.1, 5e-4, 39100), 6)  # CIFAR-10, B = 128, 100 epochs
+    0.141564
+    """
+    lr, decay = _lr_decay(lr, decay)
+    steps = _checks.integer("steps", steps, low=0)
+    return math.exp(-lr * decay * steps)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Decay's clock for one run (see :func:`clock`). Times are in steps unless named
+    ``_epochs``; ``None`` where the optimizer has no factor (coupled Adam) or the weight
+    grows."""
+
+    steps_per_epoch: int  #: ⌈N/B⌉
+    steps: int  #: E·⌈N/B⌉
+    tau: float  #: 1/(ηλ), steps
+    tau_epochs: float  #: τ/⌈N/B⌉
+    half_life: float | None  #: :func:`half_life`, steps
+    half_life_epochs: float | None  #: half_life/⌈N/B⌉
+    shrink: float  #: exp(−ηλ·steps)
+    factor_shrink: float | None  #: |factor|^steps, the optimizer's own shrink (its envelope's)
+
+
+def clock(
+    optimizer: str,
+    lr: float,
+    decay: float,
+    batch_size: int,
+    data_size: int,
+    epochs: int,
+    momentum: float | None = None,
+) -> Clock:
+    """Decay's clock read for a run of ``epochs`` epochs over ``data_size`` examples in batches
+    of ``batch_size``: steps, ``τ`` and the half-life in steps and epochs, the clock's
+    shrink ``exp(−ηλ·steps)`` and the optimizer's ``|factor|^steps``.
+
+    >>> c = clock("adamw", 0.1, 5e-4, batch_size=128, data_size=50000, epochs=100)
+    >>> c.steps_per_epoch, c.steps, round(c.tau), round(c.tau_epochs, 2), round(c.half_life_epochs, 2)
+    (391, 39100, 20000, 51.15, 35.45)
+    >>> round(c.shrink, 4), round(c.factor_shrink, 4)
+    (0.1416, 0.1416)
+    """
+    optimizer, lr, decay, momentum = _setting(optimizer, lr, decay, momentum)
+    per_epoch = steps_per_epoch(batch_size, data_size)
+    steps = training_steps(batch_size, data_size, epochs)
+    f = step_factor(optimizer, lr, decay, momentum)
+    half = half_life(optimizer, lr, decay, momentum)
+    tau = timescale(lr, decay)
+    own = None if f.value is None or f.kind == "grows" else abs(f.value) ** steps
+    return Clock(
+        steps_per_epoch=per_epoch,
+        steps=steps,
+        tau=tau,
+        tau_epochs=tau / per_epoch,
+        half_life=half,
+        half_life_epochs=None if half is None else half / per_epoch,
+        shrink=total_shrink(lr, decay, steps),
+        factor_shrink=own,
+    )
 
 
 def _index(name: str, value) -> int:

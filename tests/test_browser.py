@@ -623,6 +623,10 @@ def test_checker_passes_a_page_that_reads_well(built_site, contexts, tmp_path):
 
 #: Slider positions (indices into decaylab.explorer.CHOICES) the figure is checked on.
 EXPLORER_GRID = {"lr": (0, 6, 9, 12), "decay": (0, 5, 8, 12), "momentum": (0, 3, 5), "steps": (4,)}
+#: The run's (batch, data, epochs) positions, each setting of the grid read with each: B = 1;
+#: B = 128 not dividing N = 60,000 over 10 epochs; B = 4,096 larger than N = 1,000; B = 64
+#: over ImageNet's 1,281,167 for 1,000 epochs (the most steps the figure offers).
+EXPLORER_RUNS = ((0, 0, 0), (5, 4, 3), (10, 0, 9), (4, 7, 10))
 
 
 def _explorer_page(contexts, built_site, edition):
@@ -638,7 +642,9 @@ def _explorer_page(contexts, built_site, edition):
 def test_the_interactive_figure_computes_what_decaylab_does(built_site, contexts, edition):
     """The primer's figure (decay-explorer.js) against decaylab.explorer, on a grid of settings:
     the per-step factor and its kind, the half-life, the whole path (the NumPy reference's),
-    the step at which it halves, and each framework's code."""
+    the step at which it halves, each framework's code, and the clock read in a run of E
+    epochs over N examples in batches of B (decaylab.explorer.clock)."""
+    import itertools
     import math
 
     import numpy as np
@@ -652,8 +658,9 @@ def test_the_interactive_figure_computes_what_decaylab_does(built_site, contexts
             for lr in EXPLORER_GRID["lr"]:
                 for decay in EXPLORER_GRID["decay"]:
                     momenta = (None,) if opt in ("adam", "adamw") else EXPLORER_GRID["momentum"]
-                    for mu in momenta:
+                    for mu, (batch, data, epochs) in itertools.product(momenta, EXPLORER_RUNS):
                         s = {"optimizer": opt, "lr": lr, "decay": decay, "steps": EXPLORER_GRID["steps"][0]}
+                        s |= {"batch": batch, "data": data, "epochs": epochs}
                         settings.append({**s, "momentum": 0 if mu is None else mu, "adam": mu is None})
         results = page.evaluate("(all) => all.map(s => window.decayExplorer.compute(s))", settings)
     finally:
@@ -678,6 +685,17 @@ def test_the_interactive_figure_computes_what_decaylab_does(built_site, contexts
         np.testing.assert_allclose(got["path"], path, rtol=1e-9, atol=1e-12, err_msg=where)
         assert got["stepsToHalf"] == explorer.steps_to_half(path), where
         assert got["code"] == explorer.arguments(*args, momentum=mu), where
+        run = (C["batch"][s["batch"]], C["data"][s["data"]], C["epochs"][s["epochs"]])
+        want, clock = explorer.clock(*args, *run, momentum=mu), got["clock"]
+        assert (clock["stepsPerEpoch"], clock["steps"]) == (want.steps_per_epoch, want.steps), where
+        for key, name in [("tau", "tau"), ("tauEpochs", "tau_epochs"), ("halfLife", "half_life"),
+                          ("halfLifeEpochs", "half_life_epochs"), ("shrink", "shrink"),
+                          ("factorShrink", "factor_shrink")]:  # fmt: skip
+            value = getattr(want, name)
+            if value is None or math.isinf(value) or value == 0.0:
+                assert clock[key] == value, f"{key} {where}"
+            else:
+                assert clock[key] == pytest.approx(value, rel=1e-9), f"{key} {where}"
 
 
 @pytest.mark.parametrize("edition", list(EDITIONS))
@@ -706,5 +724,47 @@ def test_the_interactive_figure_works_from_the_keyboard(built_site, contexts, ed
         assert page.locator("#decay-explorer-momentum").is_disabled()
         words = {"en": "Learning rate", "zh": "学习率"}[edition]
         assert words in page.locator("label[for='decay-explorer-lr']").inner_text()
+    finally:
+        page.close()
+
+
+#: The run's sliders, in the order Tab reaches them after the steps slider: id, the label's
+#: words in each edition, the value after one ArrowRight from the start, the results' words.
+EXPLORER_RUN_SLIDERS = [
+    ("batch", {"en": "Batch size", "zh": "批量大小"}, "256", "⌈60,000/256⌉ = 10 × 235 = 2,350"),
+    ("data", {"en": "Examples", "zh": "样本数"}, "100,000", "⌈100,000/256⌉ = 10 × 391 = 3,910"),
+    ("epochs", {"en": "Epochs", "zh": "训练轮数"}, "20", "20 × ⌈100,000/256⌉ = 20 × 391 = 7,820"),
+]
+
+
+@pytest.mark.parametrize("edition", list(EDITIONS))
+def test_the_interactive_figure_s_run_works_from_the_keyboard(built_site, contexts, edition):
+    """Tab on from the steps slider to the run's batch size, examples and epochs: each has a
+    label in the edition's language, an output and an aria-valuetext that follow the arrow
+    keys, and the live region's steps, τ and shrink follow (checked against decaylab.explorer)."""
+    from decaylab import explorer
+
+    page = _explorer_page(contexts, built_site, edition)
+    try:
+        results = page.locator(".decay-explorer-results")
+        assert results.get_attribute("aria-live") == "polite"
+        page.locator("#decay-explorer-steps").focus()
+        for name, label, value, total in EXPLORER_RUN_SLIDERS:
+            page.keyboard.press("Tab")
+            assert page.evaluate("() => document.activeElement.id") == f"decay-explorer-{name}"
+            assert label[edition] in page.locator(f"label[for='decay-explorer-{name}']").inner_text()
+            before = results.inner_text()
+            page.keyboard.press("ArrowRight")
+            slider = page.locator(f"#decay-explorer-{name}")
+            assert slider.get_attribute("aria-valuetext") == value
+            assert page.locator(f"output[for='decay-explorer-{name}']").inner_text() == value
+            text = results.inner_text()
+            assert text != before and total in text, text
+        # η = 0.1, λ = 0.01, B = 256, N = 100,000, E = 20: 7,820 steps, τ = 1,000 steps
+        c = explorer.clock("sgd", 0.1, 0.01, 256, 100000, 20, momentum=0.9)
+        assert c.steps == 7820
+        text = results.inner_text()
+        assert "1,000" + {"en": " steps", "zh": " 步"}[edition] in text, text
+        assert f"{c.tau_epochs:.4g}" in text and f"{c.shrink:.4g}" in text, text
     finally:
         page.close()

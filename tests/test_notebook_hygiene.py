@@ -16,7 +16,7 @@ import pytest
 
 from decaylab.claims import METADATA_KEY
 from decaylab_book import budgets
-from decaylab_book.files import IGNORE_REASON, IGNORE_TAG, ROOT, ignored_cells, notebooks
+from decaylab_book.files import IGNORE_REASON, IGNORE_TAG, ROOT, collect_records, ignored_cells, notebooks
 
 NOTEBOOKS = notebooks()
 IDS = [p.name for p in NOTEBOOKS]
@@ -232,6 +232,20 @@ def test_chapters_with_claims_declare_a_perturbation(path):
         assert set(p) >= {"code", "fails", "why"}, (
             f"{path.name}: a perturbation needs code, fails and why; got {sorted(p)}"
         )
+
+
+def test_every_rule_decided_claim_has_a_perturbation():
+    """A claim decided by a rule on many seeds is a measurement: a perturbation of what it
+    measures must make it fail (tests/test_checks_bite.py runs each one)."""
+    perturbed = {
+        p.get("fails")
+        for path in NOTEBOOKS
+        for p in nbformat.read(path, as_version=4).metadata.get(METADATA_KEY, {}).get("perturbations", [])
+    }
+    missing = [
+        f"{r.notebook}: {r.id}" for r in collect_records() if r.decision is not None and r.id not in perturbed
+    ]
+    assert missing == [], f"rule-decided claims with no perturbation in their notebook's metadata: {missing}"
 
 
 # -- margins declared before the runs ------------------------------------------------------------

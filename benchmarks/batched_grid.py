@@ -4,7 +4,9 @@ On the figure's own grid (the same data, network, learning rates, decays, schedu
 and epochs, read from the notebook's own cells) this prints:
 
 * the time of ``decaylab.stacked.fit_classifiers`` for the four panels, and the rate of
-  matrix-product arithmetic it achieves (GFLOP/s);
+  matrix-product arithmetic it achieves (GFLOP/s), for the figure's MLP and for the same
+  MLP with a LayerNorm after each hidden linear layer (``norm=True``; the GFLOP count is
+  the linear layers' only);
 * the rate of one large ``torch.matmul`` measured in the same run: the practical peak of
   this machine with the same threads;
 * the time of a loop of separate ``torch.optim`` runs (with the same cosine schedule),
@@ -74,12 +76,13 @@ def matmul_flops_per_sample(sizes: list[int]) -> int:
     return 2 * sum(layers) + 2 * sum(layers) + 2 * sum(layers[1:])
 
 
-def mlp(g: dict, seed: int) -> torch.nn.Module:
+def mlp(g: dict, seed: int, norm: bool = False) -> torch.nn.Module:
+    """The figure's MLP; ``norm=True``: Linear -> LayerNorm -> ReLU after each hidden layer."""
     torch.manual_seed(seed)
     layers = []
     for a, b in itertools.pairwise(g["SIZES"]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers[:-1])
+        layers += [torch.nn.Linear(a, b), *([torch.nn.LayerNorm(b)] if norm else []), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[: -2 if norm else -1])
 
 
 def torch_optimizer(params, args: dict, lr: float, decay: float):
@@ -93,7 +96,7 @@ def torch_optimizer(params, args: dict, lr: float, decay: float):
     return torch.optim.SGD(params, lr=lr, momentum=args["momentum"], weight_decay=decay)
 
 
-def loop_first_seed(g: dict, x, y, name: str, epochs: int):
+def loop_first_seed(g: dict, x, y, name: str, epochs: int, norm: bool = False):
     """Separate torch.optim runs of the first seed's cells of one panel; returns (seconds, models)."""
     args, lrs, decays = g["PANELS"][name]
     seed = next(iter(g["SEEDS"]))
@@ -107,7 +110,7 @@ def loop_first_seed(g: dict, x, y, name: str, epochs: int):
     for lr in lrs:
         for d in decays:
             decay = d * g["NORM"]
-            m = mlp(g, seed)
+            m = mlp(g, seed, norm)
             opt = torch_optimizer(m.parameters(), args, lr, decay)
             for t, idx in enumerate(batches):
                 eta = float(g["SCHEDULE"][t])
@@ -124,11 +127,12 @@ def loop_first_seed(g: dict, x, y, name: str, epochs: int):
     return time.perf_counter() - start, models
 
 
-def train_panel(g: dict, x, y, name: str, seeds: list, epochs: int) -> StackedMLP:
-    """One panel of the figure on the batched engine, as the notebook trains it."""
+def train_panel(g: dict, x, y, name: str, seeds: list, epochs: int, norm: bool = False) -> StackedMLP:
+    """One panel of the figure on the batched engine, as the notebook trains it
+    (``norm=True``: with LayerNorm layers, every parameter decayed as in the loop)."""
     args, lrs, decays = g["PANELS"][name]
     cells = [(s, lr, d * g["NORM"]) for s in seeds for lr in lrs for d in decays]
-    inits = {s: mlp(g, s) for s in seeds}
+    inits = {s: mlp(g, s, norm) for s in seeds}
     stack = StackedMLP.from_modules([inits[s] for s, _, _ in cells])
     opt = BatchedOptimizer(stack.parameters(), lr=[c[1] for c in cells], coeff=[c[2] for c in cells], **args)
     steps = epochs * (len(x) // g["BATCH"])
@@ -154,24 +158,20 @@ def main() -> None:
     steps = g["EPOCHS"] * (len(x) // g["BATCH"])
     flops = matmul_flops_per_sample(g["SIZES"]) * g["BATCH"] * steps * n_models
 
-    runs = []  # per repetition: peak GFLOP/s, engine seconds, loop seconds for the first seed
+    # per repetition and variant (plain, LayerNorm): peak GFLOP/s, engine seconds, loop
+    # seconds for the first seed
+    runs = {False: [], True: []}
     for _ in range(REPEATS):
-        peaks = [matmul_gflops()]
-        engine_s = 0.0
-        for name in g["PANELS"]:
-            start = time.perf_counter()
-            train_panel(g, x, y, name, seeds, g["EPOCHS"])
-            engine_s += time.perf_counter() - start
-            peaks.append(matmul_gflops())
-        loop_s = sum(loop_first_seed(g, x, y, name, g["EPOCHS"])[0] for name in g["PANELS"])
-        runs.append({"peak": statistics.median(peaks), "engine": engine_s, "loop": loop_s})
-    peak = statistics.median(r["peak"] for r in runs)
-    engine_s = statistics.median(r["engine"] for r in runs)
-    loop_s = statistics.median(r["loop"] for r in runs)
-    loop_all_s = loop_s * len(seeds)
-    # the ratios of each repetition (measured side by side), then their medians
-    of_peak = statistics.median(flops / r["engine"] / 1e9 / r["peak"] for r in runs)
-    speedup = statistics.median(r["loop"] * len(seeds) / r["engine"] for r in runs)
+        for norm in (False, True):
+            peaks = [matmul_gflops()]
+            engine_s = 0.0
+            for name in g["PANELS"]:
+                start = time.perf_counter()
+                train_panel(g, x, y, name, seeds, g["EPOCHS"], norm)
+                engine_s += time.perf_counter() - start
+                peaks.append(matmul_gflops())
+            loop_s = sum(loop_first_seed(g, x, y, name, g["EPOCHS"], norm)[0] for name in g["PANELS"])
+            runs[norm].append({"peak": statistics.median(peaks), "engine": engine_s, "loop": loop_s})
 
     worst = 0.0  # exactness: one epoch, the first seed's cells, loop vs engine
     for name in g["PANELS"]:
@@ -187,14 +187,26 @@ def main() -> None:
         f"{n_models} networks {'-'.join(map(str, g['SIZES']))}, {steps} steps of {g['BATCH']}"
     )
     print(f"torch threads: {torch.get_num_threads()}; medians of {REPEATS} interleaved repetitions")
-    print(f"{'':38s} {'seconds':>8s} {'GFLOP/s':>8s}")
-    print(f"{'one large torch.matmul (peak)':38s} {'':8s} {peak:8.1f}")
-    print(f"{'batched engine (fit_classifiers)':38s} {engine_s:8.2f} {flops / engine_s / 1e9:8.1f}")
-    print(
-        f"{'loop of torch.optim runs (scaled)':38s} {loop_all_s:8.2f} {flops / loop_all_s / 1e9:8.1f}"
-        f"   ({loop_s:.2f} s for seed {seeds[0]}, x {len(seeds)})"
-    )
-    print(f"engine: {of_peak:.0%} of the matmul peak; speed-up over the loop {speedup:.1f}x")
+    for norm in (False, True):
+        rs = runs[norm]
+        peak = statistics.median(r["peak"] for r in rs)
+        engine_s = statistics.median(r["engine"] for r in rs)
+        loop_s = statistics.median(r["loop"] for r in rs)
+        loop_all_s = loop_s * len(seeds)
+        # the ratios of each repetition (measured side by side), then their medians
+        of_peak = statistics.median(flops / r["engine"] / 1e9 / r["peak"] for r in rs)
+        speedup = statistics.median(r["loop"] * len(seeds) / r["engine"] for r in rs)
+        print()
+        print("with a LayerNorm after each hidden layer (Linear, LayerNorm, ReLU)" if norm else "plain MLP")
+        print(f"{'':38s} {'seconds':>8s} {'GFLOP/s':>8s}")
+        print(f"{'one large torch.matmul (peak)':38s} {'':8s} {peak:8.1f}")
+        print(f"{'batched engine (fit_classifiers)':38s} {engine_s:8.2f} {flops / engine_s / 1e9:8.1f}")
+        print(
+            f"{'loop of torch.optim runs (scaled)':38s} {loop_all_s:8.2f} {flops / loop_all_s / 1e9:8.1f}"
+            f"   ({loop_s:.2f} s for seed {seeds[0]}, x {len(seeds)})"
+        )
+        print(f"engine: {of_peak:.0%} of the matmul peak; speed-up over the loop {speedup:.1f}x")
+    print()
     print("(each ratio: the median over repetitions of the ratio measured within one repetition)")
     print(f"largest weight difference, loop vs engine, seed {seeds[0]}, one epoch: {worst:.1e}")
     print("(GFLOP counts the matrix products of forward and backward passes only)")

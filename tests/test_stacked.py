@@ -516,3 +516,253 @@ def test_an_error_in_a_worker_thread_reaches_the_caller():
     with pytest.raises(RuntimeError, match="boom"):
         stacked._in_threads([lambda: 1, fail, lambda: 3], 2)
     assert stacked._in_threads([lambda: 1, lambda: 2, lambda: 3], 2) == [1, 2, 3]
+
+
+# -- normalization layers ------------------------------------------------------------------------
+
+
+def make_norm_models(n, norm, sizes=(4, 8, 6, 3), seed=0):
+    """nn.Sequential(Linear, Norm, ReLU, ..., Linear) with random norm gains and biases."""
+    torch.manual_seed(seed)
+    kind = {"layer": torch.nn.LayerNorm, "batch": torch.nn.BatchNorm1d}[norm]
+    models = []
+    for _ in range(n):
+        layers = []
+        for a, b in itertools.pairwise(sizes):
+            norm_layer = kind(b)
+            with torch.no_grad():
+                norm_layer.weight.uniform_(0.5, 1.5)
+                norm_layer.bias.uniform_(-0.3, 0.3)
+            layers += [torch.nn.Linear(a, b), norm_layer, torch.nn.ReLU()]
+        models.append(torch.nn.Sequential(*layers[:-2]))
+    return models
+
+
+def assert_same_params(stack, models, atol=1e-5, skip=()):
+    for i, model in enumerate(models):
+        torch_params = list(model.parameters())
+        ours = stack.parameters()
+        assert len(torch_params) == len(ours)
+        for j, (p, kind, q) in enumerate(zip(ours, stack.parameter_kinds(), torch_params, strict=True)):
+            if j in skip:
+                continue
+            mine = p[i].detach().T if kind == "weight" else p[i, 0].detach()
+            np.testing.assert_allclose(mine.numpy(), q.detach().numpy(), atol=atol)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_a_norm_stack_computes_what_torch_modules_compute(norm):
+    x, _ = data(n=10)
+    models = make_norm_models(3, norm)
+    for m in models:  # non-trivial running statistics, as if trained
+        for layer in m:
+            if isinstance(layer, torch.nn.BatchNorm1d):
+                layer.running_mean.uniform_(-1, 1)
+                layer.running_var.uniform_(0.5, 2)
+    stack = StackedMLP.from_modules(models)
+    assert stack.norm == norm and len(stack.norm_weights) == 2
+    assert stack.parameter_kinds() == ["weight", "bias", "norm_weight", "norm_bias"] * 2 + ["weight", "bias"]
+    for mode in ("train", "eval"):
+        getattr(stack, mode)()
+        out = stack(x)
+        for i, m in enumerate(models):
+            getattr(m, mode)()
+            np.testing.assert_allclose(out[i].detach().numpy(), m(x).detach().numpy(), atol=1e-5)
+    if norm == "batch":  # the training-mode call moved the running statistics as torch's did
+        for k, bn in enumerate([layer for layer in models[1] if isinstance(layer, torch.nn.BatchNorm1d)]):
+            np.testing.assert_allclose(
+                stack.running_means[k][1, 0].numpy(), bn.running_mean.numpy(), atol=1e-6
+            )
+            np.testing.assert_allclose(stack.running_vars[k][1, 0].numpy(), bn.running_var.numpy(), atol=1e-6)
+
+
+def torch_norm_run(models, x, y, config, lrs, wds, schedule, seeds, epochs=3, batch=8, decay_norms=True):
+    """Per-model torch.optim runs with the cosine schedule, on fit_classifiers' minibatches."""
+    from decaylab.stacked import minibatch_orders
+
+    for i, model in enumerate(models):
+        decayed = [
+            p
+            for name, p in model.named_parameters()
+            if decay_norms or name.endswith(("0.weight", "3.weight", "6.weight"))
+        ]
+        rest = [p for p in model.parameters() if all(p is not q for q in decayed)]
+        groups = [{"params": decayed, "weight_decay": wds[i]}, {"params": rest, "weight_decay": 0.0}]
+        optimizer, decay = config["optimizer"], config["decay"]
+        if optimizer == "adam":
+            kind = torch.optim.AdamW if decay == "decoupled" else torch.optim.Adam
+            opt = kind(groups, lr=lrs[i])
+        else:
+            momentum = 0.9 if optimizer == "momentum" else 0.0
+            opt = torch.optim.SGD(
+                [g | {"weight_decay": 0.0} for g in groups] if decay == "decoupled" else groups,
+                lr=lrs[i],
+                momentum=momentum,
+            )
+        t = 0
+        for perm in minibatch_orders([seeds[i]], len(x), epochs):
+            for k in range(0, len(x) - batch + 1, batch):
+                idx = perm[0, k : k + batch]
+                eta = float(schedule[t])
+                t += 1
+                for g in opt.param_groups:
+                    g["lr"] = eta * lrs[i]
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+                if decay == "decoupled" and optimizer != "adam":  # SGDW by hand
+                    with torch.no_grad():
+                        for p in decayed:
+                            p.mul_(1 - eta * lrs[i] * wds[i])
+                opt.step()
+
+
+NORM_CONFIGS = [
+    {"optimizer": "sgd", "decay": "l2"},
+    {"optimizer": "momentum", "decay": "l2"},
+    {"optimizer": "momentum", "decay": "decoupled"},
+    {"optimizer": "adam", "decay": "l2"},
+    {"optimizer": "adam", "decay": "decoupled"},
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "decay_norms"),
+    [pytest.param(c, True, id=f"{c['optimizer']}-{c['decay']}") for c in NORM_CONFIGS]
+    + [
+        pytest.param(NORM_CONFIGS[i], False, id=f"{NORM_CONFIGS[i]['optimizer']}-spare-norms") for i in (1, 4)
+    ],
+)
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_fit_classifiers_with_norms_matches_torch_optim_runs(norm, config, decay_norms):
+    from decaylab.stacked import cosine_multipliers, fit_classifiers
+
+    x, y = data(n=40)
+    lrs = [0.01, 0.03, 0.05] if config["optimizer"] == "adam" else [0.05, 0.1, 0.2]
+    wds, seeds, schedule = [0.0, 0.01, 0.1], [1, 2, 1], cosine_multipliers(15)
+    stack = StackedMLP.from_modules(make_norm_models(3, norm))
+    mask = stack.mask("weight", "norm_weight", "norm_bias", "bias") if decay_norms else stack.mask("weight")
+    opt = BatchedOptimizer(stack.parameters(), lr=lrs, coeff=wds, decay_mask=mask, **config)
+    models = make_norm_models(3, norm)
+    hist = fit_classifiers(
+        stack,
+        opt,
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        order_seeds=seeds,
+        schedule=schedule,
+        eval_sets={"t": (x, y)},
+    )
+    torch_norm_run(models, x, y, config, lrs, wds, schedule, seeds, decay_norms=decay_norms)
+    # Before a BatchNorm, a linear bias is cancelled by the mean subtraction: its gradient is
+    # zero but for rounding, which Adam scales up to steps of size lr (in torch as here), so
+    # those biases, and the running means and evaluation outputs that include them, follow
+    # the rounding under Adam: not compared there.
+    noise = norm == "batch" and config["optimizer"] == "adam"
+    assert_same_params(stack, models, skip=(1, 5) if noise else ())
+    for i, model in enumerate(models):  # evaluation: torch's eval() mode (BatchNorm: running statistics)
+        model.eval()
+        if not noise:
+            assert hist["t"][-1, i] == pytest.approx((model(x).argmax(-1) == y).float().mean().item())
+        norms = [layer for layer in model if isinstance(layer, torch.nn.BatchNorm1d)]
+        for k, bn in enumerate(norms):
+            np.testing.assert_allclose(stack.running_vars[k][i, 0].numpy(), bn.running_var.numpy(), atol=1e-5)
+            if not noise:
+                mean = stack.running_means[k][i, 0].numpy()
+                np.testing.assert_allclose(mean, bn.running_mean.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_hand_written_norm_backward_is_the_gradient_in_float64(norm, activation):
+    """One step's gradient by the fast path, in float64: autograd's, and central differences'."""
+    import decaylab.stacked as stacked
+
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(6, 4, generator=g, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1, 2])
+    stack = StackedMLP.from_modules(make_norm_models(2, norm), activation=activation)
+    stack = StackedMLP(
+        [w.double() for w in stack.weights],
+        [b.double() for b in stack.biases],
+        activation,
+        norm=norm,
+        norm_weights=[w.double() for w in stack.norm_weights],
+        norm_biases=[b.double() for b in stack.norm_biases],
+    )
+    opt = BatchedOptimizer(stack.parameters(), optimizer="sgd", lr=0.1)
+    flat = stacked._Flat(stack, opt, slice(0, 2), dtype=torch.float64)
+    ws = stacked._Workspace(flat, stack.sizes, 6)
+    ws.x.copy_(x.expand(2, -1, -1))
+    ws.onehot.copy_(torch.nn.functional.one_hot(y, 3).double().expand(2, -1, -1))
+    stacked._forward_backward(flat, ws)
+
+    def loss(params):
+        s = StackedMLP(stack.weights, stack.biases, activation, norm=norm)
+        s.weights, s.biases = [params[0], params[4], params[8]], [params[1], params[5], params[9]]
+        s.norm_weights, s.norm_biases = [params[2], params[6]], [params[3], params[7]]
+        logits = s(x)
+        return sum(torch.nn.functional.cross_entropy(logits[i], y) for i in range(2))
+
+    params = [p.detach().clone().requires_grad_(True) for p in stack.parameters()]
+    loss(params).backward()
+    for got, p in zip(ws.gs, params, strict=True):
+        np.testing.assert_allclose(got.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12)
+    # central differences on a few coordinates of the first layer's weight and the norm gains
+    for which, index in ((0, (1, 2, 3)), (2, (0, 0, 5)), (6, (1, 0, 1)), (7, (0, 0, 2))):
+        plus = [p.detach().clone() for p in params]
+        minus = [p.detach().clone() for p in params]
+        plus[which][index] += 1e-6
+        minus[which][index] -= 1e-6
+        numeric = (loss(plus) - loss(minus)).item() / 2e-6
+        assert ws.gs[which][index].item() == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+
+
+def test_norm_layers_refuse_bad_arguments():
+    import decaylab.stacked as stacked
+
+    base = StackedMLP.from_modules(make_models(2))
+    with pytest.raises(ValueError, match=r"norm must be one of None, 'layer', 'batch'; got 'group'"):
+        StackedMLP(base.weights, base.biases, norm="group")
+    with pytest.raises(ValueError, match=r"norm_weights is not used by norm=None"):
+        StackedMLP(base.weights, base.biases, norm_weights=[torch.ones(2, 1, 8)])
+    with pytest.raises(ValueError, match=r"running_means is not used by norm='layer'"):
+        StackedMLP(base.weights, base.biases, norm="layer", running_means=[torch.zeros(2, 1, 8)])
+    with pytest.raises(
+        ValueError, match=r"norm_biases must hold one tensor per hidden layer with shapes \[\(2, 1, 8\)\]"
+    ):
+        StackedMLP(base.weights, base.biases, norm="layer", norm_biases=[torch.zeros(2, 8)])
+    with pytest.raises(TypeError, match=r"norm_weights\[0\] must be a torch tensor"):
+        StackedMLP(base.weights, base.biases, norm="layer", norm_weights=[np.ones((2, 1, 8))])
+    stack = StackedMLP(base.weights, base.biases, norm="batch")
+    with pytest.raises(
+        ValueError, match=r"kinds must be one of 'weight', 'bias', 'norm_weight', 'norm_bias'"
+    ):
+        stack.mask("gain")
+    with pytest.raises(ValueError, match=r"at least 2 samples for norm='batch' in training mode"):
+        stack(torch.zeros(1, 4))
+    assert stack.eval()(torch.zeros(1, 4)).shape == (2, 1, 3)
+    with pytest.raises(TypeError, match=r"mode must be"):
+        stack.train("yes")
+    opt = BatchedOptimizer(stack.train().parameters(), optimizer="sgd", lr=0.1)
+    x, y = data(n=8)
+    with pytest.raises(ValueError, match=r"batch_size must be at least 2 with norm='batch'"):
+        stacked.fit_classifiers(stack, opt, x, y, epochs=1, batch_size=1, order_seeds=[0, 0])
+    other_eps = make_norm_models(1, "layer")
+    other_eps[0][1].eps = 1e-3
+    with pytest.raises(ValueError, match=r"LayerNorm layers must have eps=1e-05"):
+        StackedMLP.from_modules(other_eps)
+    with pytest.raises(ValueError, match=r"normalization layers differ"):
+        StackedMLP.from_modules([*make_norm_models(1, "layer"), *make_models(1, sizes=(4, 8, 6, 3))])
+    misplaced = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.LayerNorm(3)
+    )
+    with pytest.raises(ValueError, match=r"one normalization layer after each hidden linear layer"):
+        StackedMLP.from_modules([misplaced])
+
+
+def test_mask_selects_parameters_by_kind():
+    stack = StackedMLP.from_modules(make_norm_models(1, "layer"))
+    assert stack.mask("weight") == [True, False, False, False] * 2 + [True, False]
+    assert stack.mask("norm_weight", "bias") == [False, True, True, False] * 2 + [False, True]
+    assert StackedMLP.from_modules(make_models(1)).mask("weight", "norm_weight") == [True, False, True, False]

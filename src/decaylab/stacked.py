@@ -23,6 +23,20 @@ these sizes two single-threaded computations side by side beat one computation w
 every small operation is split over two threads. It flushes denormal numbers to zero
 while it runs (``torch.set_flush_denormal``): Adam's second moments of dead units decay
 into the denormal range, where CPU arithmetic is many times slower.
+
+Normalization layers: ``StackedMLP(..., norm="layer")`` (or ``"batch"``) places a
+LayerNorm (BatchNorm1d) after each hidden linear layer, before the activation, with a
+per-model gain and bias; their backward passes are written by hand too, and the tests
+check them against per-model ``torch.nn.LayerNorm``/``BatchNorm1d`` runs and against
+autograd and finite differences in float64. For example, the AdamW figure's network with
+LayerNorm, decaying the linear weights only (not the biases, not the norms' gains)::
+
+    models = [nn.Sequential(nn.Linear(40, 48), nn.LayerNorm(48), nn.ReLU(), ...) for ...]
+    stack = StackedMLP.from_modules(models)        # norm="layer", read from the modules
+    opt = BatchedOptimizer(stack.parameters(), optimizer="adam", lr=lrs,
+                           decay="decoupled_paper", coeff=lams,
+                           decay_mask=stack.mask("weight"))
+    fit_classifiers(stack, opt, x, y, epochs=..., batch_size=..., order_seeds=...)
 """
 
 from __future__ import annotations
@@ -36,9 +50,29 @@ from collections.abc import Sequence
 from . import _checks
 from .reference import DECAYS, ONLY_FOR, OPTIMIZERS
 
-__all__ = ["BatchedOptimizer", "StackedMLP", "cosine_multipliers", "fit_classifiers", "minibatch_orders"]
+__all__ = [
+    "NORMS",
+    "PARAMETER_KINDS",
+    "BatchedOptimizer",
+    "StackedMLP",
+    "cosine_multipliers",
+    "fit_classifiers",
+    "minibatch_orders",
+]
 
 ACTIVATIONS = ("relu", "tanh")
+
+#: The normalization layers a :class:`StackedMLP` can place after each hidden linear layer
+#: (before the activation): ``None`` (none), ``"layer"`` (``torch.nn.LayerNorm``) or
+#: ``"batch"`` (``torch.nn.BatchNorm1d``).
+NORMS = (None, "layer", "batch")
+
+#: The normalization layers' epsilon and BatchNorm's running-statistics momentum: torch's defaults.
+NORM_EPS = 1e-5
+BATCH_NORM_MOMENTUM = 0.1
+
+#: The kinds of parameter of a stack, as :meth:`StackedMLP.parameter_kinds` names them.
+PARAMETER_KINDS = ("weight", "bias", "norm_weight", "norm_bias")
 
 
 def _torch():
@@ -51,24 +85,54 @@ class StackedMLP:
     """``M`` multilayer perceptrons of one architecture, evaluated as one computation.
 
     ``weights[k]`` has shape ``[M, in_k, out_k]`` (note: ``x @ W``, the transpose of
-    ``torch.nn.Linear.weight``) and ``biases[k]`` shape ``[M, 1, out_k]``. The
-    activation is applied between layers, not after the last one.
+    ``torch.nn.Linear.weight``) and ``biases[k]`` shape ``[M, 1, out_k]`` (tensors; a list
+    of the same length). ``activation`` (``"relu"`` or ``"tanh"``) is applied between
+    layers, not after the last one.
+
+    ``norm`` places a normalization layer after each hidden linear layer, before its
+    activation (``Linear -> Norm -> activation -> ... -> Linear``, the order of
+    ``torch.nn.Sequential(Linear, LayerNorm, ReLU, ..., Linear)``), each with its own
+    per-model affine gain and bias (``norm_weights[k]`` and ``norm_biases[k]``, shape
+    ``[M, 1, out_k]``, one per hidden layer; default ones and zeros, as torch initializes
+    them) and ``eps = 1e-5`` (:data:`NORM_EPS`):
+
+    * ``None``: no normalization layer (the default);
+    * ``"layer"``: ``torch.nn.LayerNorm(out_k)``, each sample normalized over its features;
+    * ``"batch"``: ``torch.nn.BatchNorm1d(out_k)``, each feature normalized over the
+      minibatch (biased variance) while training, as torch does in ``train()`` mode. The
+      running statistics ``running_means[k]`` and ``running_vars[k]`` (``[M, 1, out_k]``,
+      default zeros and ones) are updated at every training-mode call with torch's
+      momentum 0.1 and the unbiased batch variance; in evaluation mode (:meth:`eval`)
+      the layer uses them instead, as torch's ``eval()`` mode does. A training-mode call
+      needs at least 2 samples.
+
+    Any other ``norm`` raises ``ValueError`` naming the accepted values; a tensor of the
+    wrong shape raises ``ValueError``, something else than a tensor ``TypeError``.
     """
 
-    def __init__(self, weights: Sequence, biases: Sequence, activation: str = "relu"):
+    def __init__(
+        self,
+        weights: Sequence,
+        biases: Sequence,
+        activation: str = "relu",
+        *,
+        norm: str | None = None,
+        norm_weights: Sequence | None = None,
+        norm_biases: Sequence | None = None,
+        running_means: Sequence | None = None,
+        running_vars: Sequence | None = None,
+    ):
         torch = _torch()
         self.activation = _checks.one_of("activation", activation, ACTIVATIONS)
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of None, 'layer', 'batch'; got {norm!r}")
+        self.norm = norm
         if len(weights) == 0 or len(weights) != len(biases):
             raise ValueError(
                 f"weights and biases must be non-empty lists of the same length; got {len(weights)} and {len(biases)}"
             )
-        for name, items in (("weights", weights), ("biases", biases)):
-            for k, t in enumerate(items):
-                if not isinstance(t, torch.Tensor):
-                    raise TypeError(
-                        f"{name}[{k}] must be a torch tensor (torch.from_numpy(...) for a NumPy array); "
-                        f"got {type(t).__name__}"
-                    )
+        _tensors("weights", weights)
+        _tensors("biases", biases)
         self.weights = [w.detach().clone().requires_grad_(True) for w in weights]
         self.biases = [b.detach().clone().requires_grad_(True) for b in biases]
         m = self.weights[0].shape[0]
@@ -84,29 +148,125 @@ class StackedMLP:
                 )
         self.n_models = m
         self._act = torch.relu if self.activation == "relu" else torch.tanh
+        hidden = [(m, 1, w.shape[2]) for w in self.weights[:-1]]
+        self.norm_weights = self._norm_tensors("norm_weights", norm_weights, hidden, 1.0, grad=True)
+        self.norm_biases = self._norm_tensors("norm_biases", norm_biases, hidden, 0.0, grad=True)
+        batch = norm == "batch"
+        self.running_means = self._norm_tensors("running_means", running_means, hidden, 0.0, used=batch)
+        self.running_vars = self._norm_tensors("running_vars", running_vars, hidden, 1.0, used=batch)
+        self.training = True
+
+    def _norm_tensors(self, name, given, shapes, fill, *, grad=False, used=None):
+        """The normalization layers' tensors: ``given`` checked, or filled with ``fill``."""
+        torch = _torch()
+        used = self.norm is not None if used is None else used
+        if not used:
+            if given is not None:
+                why = "only with norm='batch'" if name.startswith("running") else "only with a norm"
+                raise _checks.unused(name, f"norm={self.norm!r}", why)
+            return []
+        if given is None:
+            tensors = [torch.full(s, fill, dtype=self.weights[0].dtype) for s in shapes]
+        else:
+            _tensors(name, given)
+            if len(given) != len(shapes) or any(
+                tuple(t.shape) != s for t, s in zip(given, shapes, strict=False)
+            ):
+                raise ValueError(
+                    f"{name} must hold one tensor per hidden layer with shapes {shapes}; "
+                    f"got {[tuple(t.shape) for t in given]}"
+                )
+            tensors = [t.detach().clone() for t in given]
+        return [t.requires_grad_(True) for t in tensors] if grad else tensors
+
+    def train(self, mode: bool = True) -> StackedMLP:
+        """Training mode (``mode=True``, the default state) or evaluation mode; returns the stack.
+
+        Only ``norm="batch"`` behaves differently: batch statistics and running-statistics
+        updates while training, the running statistics in evaluation mode.
+        """
+        self.training = _checks.flag("mode", mode)
+        return self
+
+    def eval(self) -> StackedMLP:
+        """Evaluation mode (``train(False)``), as ``torch.nn.Module.eval``; returns the stack."""
+        return self.train(False)
 
     @classmethod
     def from_modules(cls, modules: Sequence, activation: str = "relu") -> StackedMLP:
-        """Stack the ``torch.nn.Linear`` layers of several modules (same architecture), in order."""
+        """Stack several modules of one architecture: their ``torch.nn.Linear`` layers, in order,
+        and their normalization layers if they have them.
+
+        Each module holds linear layers with biases and, optionally, one
+        ``torch.nn.LayerNorm`` or ``torch.nn.BatchNorm1d`` after each hidden linear layer
+        (affine, ``eps=1e-5``; BatchNorm with momentum 0.1 and running statistics, which
+        are copied). The activation between layers is ``activation``: the module's own
+        activation modules are not read, so say which one it uses.
+        """
         torch = _torch()
         if isinstance(modules, torch.nn.Module) or not modules:
             raise TypeError("modules must be a non-empty list of torch.nn.Module")
-        per_model = []
+        norm_types = {torch.nn.LayerNorm: "layer", torch.nn.BatchNorm1d: "batch"}
+        per_model, norms = [], []
         for i, module in enumerate(modules):
             if not isinstance(module, torch.nn.Module):
                 raise TypeError(f"modules[{i}] must be a torch.nn.Module; got {type(module).__name__}")
-            linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+            layers = [
+                m
+                for m in module.modules()
+                if isinstance(m, torch.nn.Linear | torch.nn.LayerNorm | torch.nn.BatchNorm1d)
+            ]
+            linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
             if not linears or any(lin.bias is None for lin in linears):
                 raise ValueError(f"modules[{i}] must contain torch.nn.Linear layers, each with a bias")
-            per_model.append(linears)
-        shapes = [[tuple(lin.weight.shape) for lin in linears] for linears in per_model]
+            kinds = {norm_types[type(m)] for m in layers if type(m) in norm_types}
+            if len(kinds) > 1:
+                raise ValueError(
+                    f"modules[{i}] mixes LayerNorm and BatchNorm1d layers; one kind is supported"
+                )
+            norm = kinds.pop() if kinds else None
+            if norm is not None:
+                expected = [torch.nn.Linear, type(next(m for m in layers if type(m) in norm_types))]
+                expected = expected * (len(linears) - 1) + [torch.nn.Linear]
+                if [type(m) for m in layers] != expected:
+                    raise ValueError(
+                        f"modules[{i}] must have one normalization layer after each hidden linear layer "
+                        f"(Linear, Norm, ..., Linear); got {[type(m).__name__ for m in layers]}"
+                    )
+                for m in layers:
+                    _check_norm_module(i, m, norm)
+            per_model.append(layers)
+            norms.append(norm)
+        if any(n != norms[0] for n in norms):
+            raise ValueError(
+                f"modules must share one architecture; their normalization layers differ: {norms}"
+            )
+        shapes = [
+            [tuple(p.shape) for m in layers for p in m.parameters(recurse=False)] for layers in per_model
+        ]
         if any(s != shapes[0] for s in shapes):
             raise ValueError(f"modules must share one architecture; layer shapes differ: {shapes}")
-        weights = [torch.stack([m[k].weight.detach().T for m in per_model]) for k in range(len(per_model[0]))]
-        biases = [
-            torch.stack([m[k].bias.detach()[None, :] for m in per_model]) for k in range(len(per_model[0]))
-        ]
-        return cls(weights, biases, activation)
+        step = 1 if norms[0] is None else 2
+
+        def stacked(get, layers_at):
+            return [torch.stack([get(layers[k]) for layers in per_model]) for k in layers_at]
+
+        lins = range(0, len(per_model[0]), step)
+        nrms = range(1, len(per_model[0]), step) if norms[0] is not None else []
+        kwargs = {}
+        if norms[0] is not None:
+            kwargs["norm_weights"] = stacked(lambda m: m.weight.detach()[None, :], nrms)
+            kwargs["norm_biases"] = stacked(lambda m: m.bias.detach()[None, :], nrms)
+        if norms[0] == "batch":
+            kwargs["running_means"] = stacked(lambda m: m.running_mean.detach()[None, :], nrms)
+            kwargs["running_vars"] = stacked(lambda m: m.running_var.detach()[None, :], nrms)
+        return cls(
+            stacked(lambda m: m.weight.detach().T, lins),
+            stacked(lambda m: m.bias.detach()[None, :], lins),
+            activation,
+            norm=norms[0],
+            **kwargs,
+        )
 
     @property
     def sizes(self) -> list[int]:
@@ -114,14 +274,46 @@ class StackedMLP:
         return [self.weights[0].shape[1], *(w.shape[2] for w in self.weights)]
 
     def parameters(self) -> list:
-        """Weights and biases, layer by layer: ``[W0, b0, W1, b1, ...]``."""
+        """The trainable tensors, layer by layer, in the order of the matching
+        ``torch.nn.Sequential``'s ``parameters()``: ``[W0, b0, W1, b1, ...]`` without a norm,
+        ``[W0, b0, n0, s0, W1, b1, n1, s1, ..., W_last, b_last]`` with one (``n_k``, ``s_k``:
+        ``norm_weights[k]``, ``norm_biases[k]``). :meth:`parameter_kinds` names each."""
         out = []
-        for w, b in zip(self.weights, self.biases, strict=True):
+        for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             out += [w, b]
+            if self.norm is not None and k < len(self.weights) - 1:
+                out += [self.norm_weights[k], self.norm_biases[k]]
         return out
 
+    def parameter_kinds(self) -> list[str]:
+        """The kind of each tensor of :meth:`parameters`, in order: ``"weight"`` and ``"bias"``
+        (a linear layer's), ``"norm_weight"`` and ``"norm_bias"`` (a normalization layer's
+        gain and bias)."""
+        out = []
+        for k in range(len(self.weights)):
+            out += ["weight", "bias"]
+            if self.norm is not None and k < len(self.weights) - 1:
+                out += ["norm_weight", "norm_bias"]
+        return out
+
+    def mask(self, *kinds: str) -> list[bool]:
+        """One bool per tensor of :meth:`parameters`: is its kind among ``kinds``?
+
+        For :class:`BatchedOptimizer`'s ``decay_mask``: ``stack.mask("weight")`` decays the
+        linear weights only (not the biases, not the norms' gains), ``stack.mask("weight",
+        "norm_weight")`` the norms' gains too. Each kind must be one of
+        :data:`PARAMETER_KINDS` (else ``ValueError``).
+        """
+        for kind in kinds:
+            _checks.one_of("kinds", kind, PARAMETER_KINDS)
+        return [kind in kinds for kind in self.parameter_kinds()]
+
     def __call__(self, x):
-        """``x`` of shape ``[B, in]`` (the same batch for every model) or ``[M, B, in]``; returns ``[M, B, out]``."""
+        """``x`` of shape ``[B, in]`` (the same batch for every model) or ``[M, B, in]``; returns ``[M, B, out]``.
+
+        With ``norm="batch"`` in training mode this updates the running statistics, as
+        torch's ``BatchNorm1d`` does.
+        """
         torch = _torch()
         if not isinstance(x, torch.Tensor):
             raise TypeError(
@@ -135,12 +327,72 @@ class StackedMLP:
                 f"x must have shape [B, {self.weights[0].shape[1]}] or [{self.n_models}, B, {self.weights[0].shape[1]}]; "
                 f"got {tuple(x.shape)}"
             )
+        if self.norm == "batch" and self.training and x.shape[1] < 2:
+            raise ValueError(
+                f"x must hold at least 2 samples for norm='batch' in training mode (batch statistics); got {x.shape[1]}"
+            )
         h = x
         for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = torch.baddbmm(b, h, w)
             if k < len(self.weights) - 1:
+                if self.norm is not None:
+                    h = self._normalize(k, h)
                 h = self._act(h)
         return h
+
+    def _normalize(self, k: int, z):
+        """Layer ``k``'s normalization of ``z`` ``[M, B, n]`` (autograd-friendly)."""
+        torch = _torch()
+        gain, shift = self.norm_weights[k], self.norm_biases[k]
+        if self.norm == "layer":
+            dim = -1
+        elif self.training:
+            dim = 1
+            with torch.no_grad():
+                mean, var = z.mean(1, keepdim=True), z.var(1, keepdim=True, unbiased=True)
+                self.running_means[k].mul_(1 - BATCH_NORM_MOMENTUM).add_(mean, alpha=BATCH_NORM_MOMENTUM)
+                self.running_vars[k].mul_(1 - BATCH_NORM_MOMENTUM).add_(var, alpha=BATCH_NORM_MOMENTUM)
+        else:
+            xhat = (z - self.running_means[k]) / torch.sqrt(self.running_vars[k] + NORM_EPS)
+            return xhat * gain + shift
+        mean = z.mean(dim, keepdim=True)
+        var = z.var(dim, keepdim=True, unbiased=False)
+        return (z - mean) / torch.sqrt(var + NORM_EPS) * gain + shift
+
+
+def _tensors(name: str, items: Sequence) -> None:
+    """Refuse a list of tensors holding something else than a tensor."""
+    torch = _torch()
+    if isinstance(items, torch.Tensor) or not isinstance(items, Sequence):
+        raise TypeError(f"{name} must be a list of torch tensors; got {type(items).__name__}")
+    for k, t in enumerate(items):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(
+                f"{name}[{k}] must be a torch tensor (torch.from_numpy(...) for a NumPy array); "
+                f"got {type(t).__name__}"
+            )
+
+
+def _check_norm_module(i: int, module, norm: str) -> None:
+    """Refuse a normalization module the stack would compute differently."""
+    torch = _torch()
+    if isinstance(module, torch.nn.Linear):
+        return
+    name = type(module).__name__
+    affine = module.elementwise_affine if norm == "layer" else module.affine
+    if not affine or module.weight is None or module.bias is None:
+        raise ValueError(f"modules[{i}]'s {name} layers must be affine, with a weight and a bias")
+    if module.eps != NORM_EPS:
+        raise ValueError(
+            f"modules[{i}]'s {name} layers must have eps={NORM_EPS} (torch's default); got {module.eps}"
+        )
+    if norm == "layer" and len(module.normalized_shape) != 1:
+        raise ValueError(f"modules[{i}]'s LayerNorm layers must normalize over the last dimension only")
+    if norm == "batch" and (module.momentum != BATCH_NORM_MOMENTUM or not module.track_running_stats):
+        raise ValueError(
+            f"modules[{i}]'s BatchNorm1d layers must track running statistics with momentum "
+            f"{BATCH_NORM_MOMENTUM} (torch's default); got momentum={module.momentum}"
+        )
 
 
 def _per_model(name: str, value, m: int, *, low: float = 0.0, low_open: bool = False):
@@ -408,7 +660,6 @@ def _train_group(flat: _Flat, order_seeds: list, run: dict) -> tuple[dict, dict]
     x, onehot, sizes, batch_size = run["x"], run["onehot"], run["sizes"], run["batch_size"]
     schedule, t0, optimizer = run["schedule"], run["t0"], flat.opt
     n = x.shape[0]
-    n_layers = len(sizes) - 1
     state = dict(flat.state)
     acc = {name: [] for name in run["eval_sets"]}
     with _flush_denormals(), torch.no_grad():
@@ -421,7 +672,7 @@ def _train_group(flat: _Flat, order_seeds: list, run: dict) -> tuple[dict, dict]
                 idx = perm[:, k : k + batch_size].reshape(-1)
                 torch.index_select(x, 0, idx, out=ws.x.view(-1, sizes[0]))
                 torch.index_select(onehot, 0, idx, out=ws.onehot.view(-1, sizes[-1]))
-                _forward_backward(flat, ws, n_layers, run["activation"], batch_size)
+                _forward_backward(flat, ws)
                 multiplier = 1.0 if schedule is None else schedule[t - t0]
                 t += 1
                 _update(
@@ -429,7 +680,7 @@ def _train_group(flat: _Flat, order_seeds: list, run: dict) -> tuple[dict, dict]
                 )
             if epoch % run["eval_every"] == 0 or epoch == run["epochs"]:
                 for name, (xe, ye) in run["eval_sets"].items():
-                    acc[name].append(flat.accuracy(xe, ye, run["activation"]))
+                    acc[name].append(flat.accuracy(xe, ye))
     return state, acc
 
 
@@ -590,11 +841,24 @@ class _Flat:
     hyperparameters are expanded to one value per element once, before training.
     """
 
-    def __init__(self, stack: StackedMLP, opt: BatchedOptimizer, models: slice):
+    def __init__(self, stack: StackedMLP, opt: BatchedOptimizer, models: slice, dtype=None):
         torch = _torch()
         self.models, params = models, stack.parameters()
-        self.opt = opt
+        self.opt, self.dtype = opt, torch.float32 if dtype is None else dtype
         self.m = len(range(stack.n_models)[models])
+        self.norm, self.activation = stack.norm, stack.activation
+        # layer k's parameters as indices into params: (weight, bias, norm gain, norm bias)
+        kinds, self.layout = stack.parameter_kinds(), []
+        for i, kind in enumerate(kinds):
+            if kind == "weight":
+                self.layout.append([i, i + 1, None, None])
+            elif kind == "norm_weight":
+                self.layout[-1][2:] = [i, i + 1]
+        # BatchNorm's running statistics of the group's models, written back by unpack_into
+        self.running = [
+            self.pack([rm, rv], split=True)
+            for rm, rv in zip(stack.running_means, stack.running_vars, strict=True)
+        ]
         self.shapes = [tuple(p.shape[1:]) for p in params]
         sizes = [self.m * math.prod(s) for s in self.shapes]
         self.offsets = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
@@ -613,10 +877,13 @@ class _Flat:
             cols[key] = self.expand(masked) if any(bool(v.any()) for v in masked) else None
         self.cols = _with_rate(cols, opt.decay_form)
 
-    def pack(self, tensors):
-        """The group's slice of each full ``[M, ...]`` tensor, flattened into one buffer."""
+    def pack(self, tensors, split: bool = False):
+        """The group's slice of each full ``[M, ...]`` tensor, flattened into one buffer
+        (``split=True``: each a copy of its own)."""
         torch = _torch()
-        return torch.cat([t.detach()[self.models].reshape(-1).float() for t in tensors]).contiguous()
+        if split:
+            return [t.detach()[self.models].to(self.dtype, copy=True) for t in tensors]
+        return torch.cat([t.detach()[self.models].reshape(-1).to(self.dtype) for t in tensors]).contiguous()
 
     def expand(self, per_model):
         """One value per model (or a list of such, one per parameter) as one value per element."""
@@ -648,16 +915,27 @@ class _Flat:
                     if key not in s:
                         s[key] = torch.zeros_like(p)
                     s[key][self.models] = v
+            for rm, rv, (m, v) in zip(stack.running_means, stack.running_vars, self.running, strict=True):
+                rm[self.models], rv[self.models] = m, v
 
-    def accuracy(self, x, y, act: str):
-        """Each model's accuracy on ``(x, y)``, as :class:`StackedMLP` computes its outputs."""
+    def accuracy(self, x, y):
+        """Each model's accuracy on ``(x, y)``, as :class:`StackedMLP` computes its outputs
+        (in evaluation mode: BatchNorm uses the running statistics)."""
         torch = _torch()
         ps = self.views(self.p)
-        h = x.unsqueeze(0).expand(self.m, -1, -1)
-        for k in range(len(ps) // 2):
-            h = torch.baddbmm(ps[2 * k + 1], h, ps[2 * k])
-            if k < len(ps) // 2 - 1:
-                h = torch.relu(h) if act == "relu" else torch.tanh(h)
+        h = x.to(self.dtype).unsqueeze(0).expand(self.m, -1, -1)
+        for k, (iw, ib, ig, ish) in enumerate(self.layout):
+            h = torch.baddbmm(ps[ib], h, ps[iw])
+            if k < len(self.layout) - 1:
+                if self.norm == "layer":
+                    mean = h.mean(-1, keepdim=True)
+                    h = h - mean
+                    rstd = torch.rsqrt((h * h).mean(-1, keepdim=True) + NORM_EPS)
+                    h = torch.addcmul(ps[ish], h * rstd, ps[ig])
+                elif self.norm == "batch":
+                    mean, var = self.running[k]
+                    h = torch.addcmul(ps[ish], (h - mean) * torch.rsqrt(var + NORM_EPS), ps[ig])
+                h = torch.relu(h) if self.activation == "relu" else torch.tanh(h)
         return (h.argmax(-1) == y).float().mean(1).numpy()
 
 
@@ -685,58 +963,118 @@ class _Workspace:
 
     def __init__(self, flat: _Flat, sizes: list[int], batch: int):
         torch = _torch()
-        m = flat.m
-        self.x = torch.empty(m, batch, sizes[0])
-        self.onehot = torch.empty(m, batch, sizes[-1])
+        m, kw = flat.m, {"dtype": flat.dtype}
+        self.batch = batch
+        self.x = torch.empty(m, batch, sizes[0], **kw)
+        self.onehot = torch.empty(m, batch, sizes[-1], **kw)
         # activations after each hidden layer, and the gradient with respect to them
-        self.h = [torch.empty(m, batch, n) for n in sizes[1:-1]]
-        self.dh = [torch.empty(m, batch, n) for n in sizes[1:-1]]
+        self.h = [torch.empty(m, batch, n, **kw) for n in sizes[1:-1]]
+        self.dh = [torch.empty(m, batch, n, **kw) for n in sizes[1:-1]]
+        # with a norm: each hidden layer's normalized pre-activations, their 1/std, and scratch
+        norm = flat.norm is not None
+        self.xhat = [torch.empty(m, batch, n, **kw) for n in sizes[1:-1]] if norm else []
+        self.tmp = [torch.empty(m, batch, n, **kw) for n in sizes[1:-1]] if norm else []
+        self.rstd: list = [None] * (len(sizes) - 2)
         # the logits, stored transposed ([M, classes, batch]) when the layer is narrow
         self.narrow = sizes[-1] < _NARROW
         shape = (m, sizes[-1], batch) if self.narrow else (m, batch, sizes[-1])
-        self.logits, self.probs = torch.empty(shape), torch.empty(shape)
-        self.last_grad = torch.empty(m, sizes[-1], sizes[-2]) if self.narrow else None
+        self.logits, self.probs = torch.empty(shape, **kw), torch.empty(shape, **kw)
+        self.last_grad = torch.empty(m, sizes[-1], sizes[-2], **kw) if self.narrow else None
         # scratch for the optimizer update (Adam's denominator), one value per parameter
         self.scratch = torch.empty_like(flat.p)
+        # per-parameter views of the parameters and gradients, made once
+        self.ps, self.gs = flat.views(flat.p), flat.views(flat.g)
 
 
-def _forward_backward(flat: _Flat, ws: _Workspace, n_layers: int, act: str, batch: int) -> None:
+def _norm_forward(flat: _Flat, ws: _Workspace, k: int, out) -> None:
+    """Hidden layer ``k``'s normalization, training mode: ``ws.xhat[k]`` holds the linear
+    layer's output ``z`` and is normalized in place (mean 0, variance 1 over the features
+    with ``norm="layer"``, over the minibatch with ``"batch"``); ``out`` receives
+    ``xhat * gain + bias``; ``ws.rstd[k]`` keeps ``1 / sqrt(var + eps)`` for the backward
+    pass. BatchNorm's running statistics are updated as torch updates them."""
+    torch = _torch()
+    _, _, ig, ish = flat.layout[k]
+    xhat, tmp = ws.xhat[k], ws.tmp[k]
+    dim = -1 if flat.norm == "layer" else 1
+    mean = xhat.mean(dim, keepdim=True)
+    xhat.sub_(mean)
+    var = torch.mul(xhat, xhat, out=tmp).mean(dim, keepdim=True)  # biased
+    if flat.norm == "batch":  # running = (1 - momentum) * running + momentum * batch (unbiased var)
+        running_mean, running_var = flat.running[k]
+        running_mean.mul_(1 - BATCH_NORM_MOMENTUM).add_(mean, alpha=BATCH_NORM_MOMENTUM)
+        running_var.mul_(1 - BATCH_NORM_MOMENTUM).add_(
+            var, alpha=BATCH_NORM_MOMENTUM * ws.batch / (ws.batch - 1)
+        )
+    ws.rstd[k] = rstd = var.add_(NORM_EPS).rsqrt_()
+    xhat.mul_(rstd)
+    torch.addcmul(ws.ps[ish], xhat, ws.ps[ig], out=out)
+
+
+def _norm_backward(flat: _Flat, ws: _Workspace, k: int, d) -> None:
+    """Backward through hidden layer ``k``'s normalization: ``d`` holds the gradient with
+    respect to the norm's output and becomes, in place, the gradient with respect to its
+    input ``z``; the gain's and bias's gradients go into ``flat.g``.
+
+    With ``xhat = (z - mean) * rstd`` and ``u = gain * xhat + bias`` (means over the
+    normalized dimension, ``n`` elements): ``dz = rstd * (dxhat - mean(dxhat) - xhat *
+    mean(dxhat * xhat))`` where ``dxhat = gain * du``."""
+    torch = _torch()
+    _, _, ig, ish = flat.layout[k]
+    xhat, tmp, rstd = ws.xhat[k], ws.tmp[k], ws.rstd[k]
+    dim = -1 if flat.norm == "layer" else 1
+    torch.sum(torch.mul(d, xhat, out=tmp), dim=1, keepdim=True, out=ws.gs[ig])
+    torch.sum(d, dim=1, keepdim=True, out=ws.gs[ish])
+    d.mul_(ws.ps[ig])  # dxhat
+    mean_dx_xhat = torch.mul(d, xhat, out=tmp).mean(dim, keepdim=True)
+    d.sub_(d.mean(dim, keepdim=True)).addcmul_(xhat, mean_dx_xhat, value=-1).mul_(rstd)
+
+
+def _forward_backward(flat: _Flat, ws: _Workspace) -> None:
     """Gradient of ``sum_i mean_b cross_entropy(model_i(xb_i))`` into ``flat.g``, by hand.
 
     The minibatch is ``ws.x`` (``[M, B, in]``) with labels ``ws.onehot``; every
     intermediate result is written into a buffer of ``ws``.
     """
     torch = _torch()
-    ps, gs = flat.views(flat.p), flat.views(flat.g)
+    ps, gs, layout, batch, act = ws.ps, ws.gs, flat.layout, ws.batch, flat.activation
     hs = [ws.x, *ws.h]  # the input of each layer
-    for k in range(n_layers - 1):
-        torch.baddbmm(ps[2 * k + 1], hs[k], ps[2 * k], out=hs[k + 1])
+    for k in range(len(layout) - 1):
+        iw, ib = layout[k][:2]
+        if flat.norm is None:
+            torch.baddbmm(ps[ib], hs[k], ps[iw], out=hs[k + 1])
+        else:
+            torch.baddbmm(ps[ib], hs[k], ps[iw], out=ws.xhat[k])
+            _norm_forward(flat, ws, k, hs[k + 1])
         torch.relu_(hs[k + 1]) if act == "relu" else torch.tanh_(hs[k + 1])
-    w, b, h = ps[-2], ps[-1], hs[-1]
+    iw, ib = layout[-1][:2]
+    w, b, h = ps[iw], ps[ib], hs[-1]
     # d(mean cross-entropy)/d logits = (softmax - onehot) / B
     if ws.narrow:  # logits^T = W^T h^T + b^T, [M, classes, B]
         torch.baddbmm(b.transpose(1, 2), w.transpose(1, 2), h.transpose(1, 2), out=ws.logits)
         d_t = torch.softmax(ws.logits, dim=1, out=ws.probs)
         d_t.sub_(ws.onehot.transpose(1, 2)).div_(batch)
         d = d_t.transpose(1, 2)  # [M, B, classes], a view
-        gs[-2].copy_(torch.bmm(d_t, h, out=ws.last_grad).transpose(1, 2))
-        torch.sum(d_t, dim=2, out=gs[-1].view(flat.m, -1))
+        gs[iw].copy_(torch.bmm(d_t, h, out=ws.last_grad).transpose(1, 2))
+        torch.sum(d_t, dim=2, out=gs[ib].view(flat.m, -1))
     else:
         torch.baddbmm(b, h, w, out=ws.logits)
         d = torch.softmax(ws.logits, dim=-1, out=ws.probs)
         d.sub_(ws.onehot).div_(batch)
-        torch.bmm(h.transpose(1, 2), d, out=gs[-2])
-        torch.sum(d, dim=1, keepdim=True, out=gs[-1])
-    for k in range(n_layers - 2, -1, -1):
+        torch.bmm(h.transpose(1, 2), d, out=gs[iw])
+        torch.sum(d, dim=1, keepdim=True, out=gs[ib])
+    for k in range(len(layout) - 2, -1, -1):
         # gradient with respect to the output of layer k, through the layer above it
-        dh = torch.bmm(d, ps[2 * k + 2].transpose(1, 2), out=ws.dh[k])
+        dh = torch.bmm(d, ps[layout[k + 1][0]].transpose(1, 2), out=ws.dh[k])
         if act == "relu":
             torch.ops.aten.threshold_backward.grad_input(dh, hs[k + 1], 0, grad_input=dh)
         else:
             dh.mul_(1 - hs[k + 1] * hs[k + 1])
+        if flat.norm is not None:
+            _norm_backward(flat, ws, k, dh)
         d = dh
-        torch.bmm(hs[k].transpose(1, 2), d, out=gs[2 * k])
-        torch.sum(d, dim=1, keepdim=True, out=gs[2 * k + 1])
+        iw, ib = layout[k][:2]
+        torch.bmm(hs[k].transpose(1, 2), d, out=gs[iw])
+        torch.sum(d, dim=1, keepdim=True, out=gs[ib])
 
 
 def fit_classifiers(
@@ -814,6 +1152,10 @@ def fit_classifiers(
     n = x.shape[0]
     if batch_size > n:
         raise ValueError(f"batch_size must be at most the number of training rows ({n}); got {batch_size}")
+    if stack.norm == "batch" and batch_size < 2:
+        raise ValueError(
+            f"batch_size must be at least 2 with norm='batch' (batch statistics); got {batch_size}"
+        )
     steps = epochs * (n // batch_size)
     if schedule is not None:
         schedule = _checks.array("schedule", schedule)
@@ -834,7 +1176,6 @@ def fit_classifiers(
         "x": x,
         "onehot": onehot,
         "sizes": sizes,
-        "activation": stack.activation,
         "epochs": epochs,
         "batch_size": batch_size,
         "eval_sets": eval_sets,

@@ -54,7 +54,7 @@ check: lint
 # thread: decaylab_book.nbtools.SECOND_PATH) and compared with its stored outputs by meaning
 # (decaylab_book.meaning): verdicts, words and counts exactly, training summaries within the
 # tolerance each cell declares (sized by decaylab_book.tolerances from measured spreads).
-# The single-threaded notebook runs go to a background process beside the build and the
+# The single-threaded notebook runs go to two background processes beside the build and the
 # browser test (tests/background.py), so the two cores work at once.
 test: lint
 	$(BIN)/python -m pytest tests src -p no:cacheprovider

@@ -3,11 +3,12 @@
 Two kinds of notebook runs need one thread each: the second numerical path of
 tests/test_outputs.py (decaylab_book.nbtools.SECOND_PATH) and the perturbations of
 tests/test_checks_bite.py (on "machine-1thread": a claim that fails does not depend on
-rounding). As soon as the tests are collected they start in a background process
-(decaylab_book.nbtools.run_jobs), perturbations first, and run beside the single-threaded
-foreground: the strict build and the browser test (moved to the front), then the unit tests.
-Each test of those runs waits for its result. The machine's own path (two threads) runs
-last, alone: its tests wait until the background process has finished.
+rounding). As soon as the tests are collected they start in :data:`WORKERS` background
+processes (decaylab_book.nbtools.run_jobs, the jobs dealt out in turn, perturbations first)
+and run beside the single-threaded foreground: the strict build and the browser test (moved
+to the front), then the unit tests. Each test of those runs waits for its result. The
+machine's own path (two threads) runs last, alone: its tests wait until every background
+process has finished.
 
 This is a module of its own, not conftest.py, so that the hooks in conftest.py and the tests
 share one copy of its state (a test importing conftest would get a second copy).
@@ -27,6 +28,11 @@ from pathlib import Path
 PERTURBATION_PATH = "machine-1thread"
 PERTURB_TEST = "test_a_perturbed_measurement_fails_its_claim"
 OUTPUTS_TEST = "test_fresh_outputs_mean_what_is_stored"
+
+#: Background processes: two, so that once the foreground has finished its build, browser and
+#: unit tests both cores work on the notebook runs (measured: the perturbations and the second
+#: path take longer than the foreground's own work).
+WORKERS = 2
 
 _STATE: dict = {}
 
@@ -53,7 +59,7 @@ def _name(kind: str, test_id: str) -> str:
 
 
 def start(items, root: Path) -> None:
-    """Start the background process for the collected ``items`` (nothing if none needs it)."""
+    """Start the background processes for the collected ``items`` (none if nothing needs them)."""
     from decaylab_book.nbtools import SECOND_PATH
 
     perturb, second = [], []
@@ -70,11 +76,24 @@ def start(items, root: Path) -> None:
     if not jobs:
         return
     folder = Path(tempfile.mkdtemp(prefix="decaylab-background-"))
-    (folder / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
-    log = (folder / "log.txt").open("w")
-    command = [sys.executable, "-m", "decaylab_book.nbtools", "jobs", str(folder), str(folder / "jobs.json")]
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    _STATE.update(folder=folder, proc=proc, log=log)
+    procs, logs = [], []
+    for k in range(WORKERS):
+        share = jobs[k::WORKERS]
+        if not share:
+            continue
+        (folder / f"jobs-{k}.json").write_text(json.dumps(share), encoding="utf-8")
+        log = (folder / f"log-{k}.txt").open("w")
+        command = [
+            sys.executable,
+            "-m",
+            "decaylab_book.nbtools",
+            "jobs",
+            str(folder),
+            str(folder / f"jobs-{k}.json"),
+        ]
+        procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root))
+        logs.append(log)
+    _STATE.update(folder=folder, procs=procs, logs=logs)
 
 
 def result(kind: str, test_id: str):
@@ -88,9 +107,11 @@ def result(kind: str, test_id: str):
     name = _name(kind, test_id)
     done = _STATE["folder"] / (f"{name}.json" if kind == "perturb" else f"{name}.ipynb")
     while not done.exists():
-        if _STATE["proc"].poll() is not None and not done.exists():
-            log = (_STATE["folder"] / "log.txt").read_text(encoding="utf-8")
-            raise RuntimeError(f"the background notebook runs stopped before {name}:\n{log[-3000:]}")
+        if all(p.poll() is not None for p in _STATE["procs"]) and not done.exists():
+            logs = "".join(
+                f.read_text(encoding="utf-8")[-1500:] for f in sorted(_STATE["folder"].glob("log-*.txt"))
+            )
+            raise RuntimeError(f"the background notebook runs stopped before {name}:\n{logs}")
         time.sleep(0.5)
     if kind == "perturb":
         return json.loads(done.read_text(encoding="utf-8"))
@@ -98,15 +119,18 @@ def result(kind: str, test_id: str):
 
 
 def wait() -> None:
-    """Block until the background process has finished (before a run that needs both cores)."""
+    """Block until every background process has finished (before a run that needs both cores)."""
     if _STATE:
-        _STATE["proc"].wait()
+        for proc in _STATE["procs"]:
+            proc.wait()
 
 
 def stop() -> None:
     if _STATE:
-        if _STATE["proc"].poll() is None:
-            _STATE["proc"].kill()
-        _STATE["log"].close()
+        for proc in _STATE["procs"]:
+            if proc.poll() is None:
+                proc.kill()
+        for log in _STATE["logs"]:
+            log.close()
         shutil.rmtree(_STATE["folder"], ignore_errors=True)
         _STATE.clear()

@@ -79,7 +79,7 @@ def _run(nb, path: Path, numerical_path: str, *, timeout: int, allow_errors: boo
 def run_jobs(jobs: list[dict], folder: Path) -> None:
     """Run notebook jobs one after another and leave each result in ``folder``, whole (written
     aside, then renamed): ``tests/conftest.py`` runs the single-threaded work of ``make test``
-    this way, in a background process beside the build and the browser test.
+    this way, in background processes beside the build and the browser test.
 
     A job is ``{"name", "notebook", "path"}`` (a numerical path of :data:`PATHS`), and may
     have ``"insert"``: code run as a new cell after the notebook's first code cell (a

@@ -446,3 +446,61 @@ def test_reference_optimizer_checks_parameter_names():
     opt = ReferenceOptimizer(optimizer="sgd", lr=0.1)
     with pytest.raises(ValueError, match="grads must have the same keys as params"):
         opt.step({"w": W}, {"v": G})
+
+
+# -- AdamC's corrected decay ------------------------------------------------------------------
+
+
+def test_corrected_decay_scales_the_decoupled_decay_by_the_multiplier_once_more():
+    # SGD, lr 0.2 at multiplier 0.5 (lr_t = 0.1), coeff 0.1: the frameworks' form shrinks by
+    # lr_t*coeff = 0.01, the corrected one by eta_t*lr_t*coeff = 0.005; then the step 0.1*0.5
+    kw = {"optimizer": "sgd", "lr": 0.2, "decay": "decoupled", "coeff": 0.1, "schedule": 0.5}
+    plain = reference_step([2.0], [0.5], **kw)[0]
+    corrected = reference_step([2.0], [0.5], corrected=True, **kw)[0]
+    assert plain[0] == pytest.approx(2.0 * 0.99 - 0.05, abs=1e-15)
+    assert corrected[0] == pytest.approx(2.0 * 0.995 - 0.05, abs=1e-15)
+    # the paper's form: eta_t * lambda becomes eta_t**2 * lambda (0.25 * 0.1)
+    paper = reference_step(
+        [2.0], [0.0], optimizer="sgd", lr=0.2, decay="decoupled_paper", coeff=0.1, schedule=0.5
+    )
+    paper_c = reference_step(
+        [2.0],
+        [0.0],
+        optimizer="sgd",
+        lr=0.2,
+        decay="decoupled_paper",
+        coeff=0.1,
+        schedule=0.5,
+        corrected=True,
+    )
+    assert paper[0][0] == pytest.approx(2.0 * 0.95, abs=1e-15)
+    assert paper_c[0][0] == pytest.approx(2.0 * 0.975, abs=1e-15)
+
+
+def test_corrected_decay_is_timms_lr_squared_over_max_lr():
+    """timm's corrected_weight_decay: w <- w * (1 - lr_t**2 / max_lr * wd), max_lr the constructor's lr."""
+    max_lr, wd, w, g = 0.03, 0.2, np.array([1.5, -0.5]), np.array([0.3, -0.1])
+    for eta in (1.0, 0.7, 0.1):
+        lr_t = eta * max_lr
+        got, _ = reference_step(
+            w, g, optimizer="adam", lr=max_lr, decay="decoupled", coeff=wd, schedule=eta, corrected=True
+        )
+        shrunk = w * (1 - lr_t**2 / max_lr * wd)
+        expected = shrunk - lr_t * g / (np.abs(g) + 1e-8)  # Adam's first step: m_hat = g, v_hat = g**2
+        np.testing.assert_allclose(got, expected, rtol=1e-14)
+    # at the schedule's peak the correction changes nothing
+    plain = reference_step(w, g, optimizer="adam", lr=max_lr, decay="decoupled", coeff=wd)[0]
+    np.testing.assert_array_equal(
+        plain,
+        reference_step(w, g, optimizer="adam", lr=max_lr, decay="decoupled", coeff=wd, corrected=True)[0],
+    )
+
+
+@pytest.mark.parametrize("decay", ["none", "l2", "l1", {"l2": 0.1, "l1": 0.1}])
+def test_corrected_needs_a_decoupled_decay(decay):
+    coeff = 0.0 if decay == "none" or isinstance(decay, dict) else 0.1
+    with pytest.raises(ValueError, match=r"corrected=True needs a decoupled decay"):
+        StepConfig(optimizer="sgd", lr=0.1, decay=decay, coeff=coeff, corrected=True)
+    with pytest.raises(TypeError, match=r"corrected must be"):
+        StepConfig(optimizer="sgd", lr=0.1, decay="decoupled", coeff=0.1, corrected="yes")
+    assert StepConfig(optimizer="sgd", lr=0.1, decay={"decoupled": 0.1, "l1": 0.1}, corrected=True).corrected

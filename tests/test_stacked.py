@@ -766,3 +766,119 @@ def test_mask_selects_parameters_by_kind():
     assert stack.mask("weight") == [True, False, False, False] * 2 + [True, False]
     assert stack.mask("norm_weight", "bias") == [False, True, True, False] * 2 + [False, True]
     assert StackedMLP.from_modules(make_models(1)).mask("weight", "norm_weight") == [True, False, True, False]
+
+
+# -- AdamC's corrected decay ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decay", ["decoupled", "decoupled_paper"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_corrected_decay_matches_the_numpy_reference(optimizer, decay):
+    """Per parameter: the corrected one follows reference(corrected=True), the other the plain decay."""
+    import dataclasses
+
+    from decaylab.reference import ReferenceOptimizer
+
+    rng = np.random.default_rng(1)
+    lrs, wds = [0.01, 0.05], [0.02, 0.3]
+    w0, u0 = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 1, 4))
+    w = torch.tensor(w0, requires_grad=True)
+    u = torch.tensor(u0, requires_grad=True)
+    opt = BatchedOptimizer(
+        [w, u], optimizer=optimizer, lr=lrs, decay=decay, coeff=wds, corrected_mask=[True, False]
+    )
+    refs = {
+        name: [
+            ReferenceOptimizer(optimizer=optimizer, lr=lrs[i], decay=decay, coeff=wds[i], corrected=corrected)
+            for i in range(2)
+        ]
+        for name, corrected in (("w", True), ("u", False))
+    }
+    ps = [{"w": w0[i], "u": u0[i]} for i in range(2)]
+    for multiplier in (1.0, 0.5, 0.25, 0.8):
+        gw, gu = rng.normal(size=w0.shape), rng.normal(size=u0.shape)
+        w.grad, u.grad = torch.tensor(gw), torch.tensor(gu)
+        opt.step(multiplier=multiplier)
+        for i in range(2):
+            new = {}
+            for name, g in (("w", gw), ("u", gu)):
+                ref = refs[name][i]
+                ref.config = dataclasses.replace(ref.config, schedule=multiplier)
+                new[name] = ref.step({name: ps[i][name]}, {name: g[i]})[name]
+            ps[i] = new
+    for i in range(2):
+        np.testing.assert_allclose(w.detach()[i].numpy(), ps[i]["w"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(u.detach()[i].numpy(), ps[i]["u"], rtol=1e-6, atol=1e-7)
+
+
+def test_corrected_decay_by_hand_one_step():
+    """Zero gradient, SGD, lr 0.2 at multiplier 0.5, coeff 0.1: shrink 1 - 0.5*0.1*0.1, not 1 - 0.1*0.1."""
+    w = torch.full((1, 1, 2), 2.0, requires_grad=True)
+    u = torch.full((1, 1, 2), 2.0, requires_grad=True)
+    opt = BatchedOptimizer(
+        [w, u], optimizer="sgd", lr=0.2, decay="decoupled", coeff=0.1, corrected_mask=[True, False]
+    )
+    w.grad, u.grad = torch.zeros_like(w), torch.zeros_like(u)
+    opt.step(multiplier=0.5)
+    assert w.detach().flatten().tolist() == pytest.approx([2.0 * 0.995] * 2, abs=1e-7)
+    assert u.detach().flatten().tolist() == pytest.approx([2.0 * 0.99] * 2, abs=1e-7)
+
+
+@pytest.mark.parametrize("decay", ["decoupled", "decoupled_paper"])
+def test_fit_classifiers_corrected_decay_equals_steps_with_the_same_multipliers(decay):
+    from decaylab.stacked import cosine_multipliers, fit_classifiers
+
+    x, y = data(n=40)
+    schedule = cosine_multipliers(15)
+    stacks = [StackedMLP.from_modules(make_norm_models(3, "layer")) for _ in range(2)]
+    kinds = stacks[0].parameter_kinds()
+    # AdamC: the weights of the layers followed by a norm (not the last layer's)
+    corrected = [kind == "weight" and i < len(kinds) - 2 for i, kind in enumerate(kinds)]
+    opts = [
+        BatchedOptimizer(
+            s.parameters(),
+            optimizer="adam",
+            lr=[0.01, 0.02, 0.05],
+            decay=decay,
+            coeff=[0.0, 0.5, 2.0],
+            decay_mask=s.mask("weight"),
+            corrected_mask=corrected,
+        )
+        for s in stacks
+    ]
+    fit_classifiers(
+        stacks[0], opts[0], x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1], schedule=schedule
+    )
+    slow_fit(stacks[1], opts[1], x, y, 3, 8, [1, 2, 1], schedule=schedule)
+    for a, b in zip(stacks[0].parameters(), stacks[1].parameters(), strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=2e-6)
+    # and the correction changed the run
+    plain = StackedMLP.from_modules(make_norm_models(3, "layer"))
+    opt = BatchedOptimizer(
+        plain.parameters(), optimizer="adam", lr=[0.01, 0.02, 0.05], decay=decay, coeff=[0.0, 0.5, 2.0],
+        decay_mask=plain.mask("weight"),
+    )  # fmt: skip
+    fit_classifiers(plain, opt, x, y, epochs=3, batch_size=8, order_seeds=[1, 2, 1], schedule=schedule)
+    assert not np.allclose(plain.weights[0][2].detach().numpy(), stacks[0].weights[0][2].detach().numpy())
+    np.testing.assert_array_equal(
+        plain.weights[0][0].detach().numpy(), stacks[0].weights[0][0].detach().numpy()
+    )
+
+
+def test_corrected_mask_is_checked():
+    params = StackedMLP.from_modules(make_models(2)).parameters()
+    with pytest.raises(ValueError, match=r"corrected_mask must hold one True/False per parameter \(4\)"):
+        BatchedOptimizer(
+            params, optimizer="adam", lr=0.1, decay="decoupled", coeff=0.1, corrected_mask=[True]
+        )
+    with pytest.raises(ValueError, match=r"corrected_mask needs a decoupled decay"):
+        BatchedOptimizer(params, optimizer="adam", lr=0.1, decay="l2", coeff=0.1, corrected_mask=[True] * 4)
+    with pytest.raises(ValueError, match=r"corrected_mask\[1\] is True but decay_mask\[1\] is False"):
+        BatchedOptimizer(
+            params, optimizer="sgd", lr=0.1, decay="decoupled", coeff=0.1,
+            decay_mask=[True, False] * 2, corrected_mask=[True] * 4,
+        )  # fmt: skip
+    with pytest.raises(TypeError, match=r"corrected_mask\[0\] must be True or False"):
+        BatchedOptimizer(
+            params, optimizer="sgd", lr=0.1, decay="decoupled", coeff=0.1, corrected_mask=[1, 0, 0, 0]
+        )

@@ -53,6 +53,16 @@ kinds of regularization cover every case the book discusses.
     reference keeps torch's buffer (``lr_t`` applied after it). The two agree whenever the
     schedule multiplier is constant, as in the book's runs.
 
+    ``corrected=True`` (default ``False``; only with ``"decoupled"`` or ``"decoupled_paper"``)
+    is AdamC's corrected decay (Defazio et al. 2025, "Why Gradients Rapidly Increase Near
+    the End of Training", arXiv 2506.02285), meant for the weights of layers followed by a
+    normalization layer: the decoupled decay is scaled once more by the schedule multiplier
+    ``eta_t = gamma_t / gamma_max`` (the step's learning rate over the schedule's largest,
+    1 at the schedule's peak), so ``w <- (1 - eta_t * lr_t * coeff) * w`` with
+    ``"decoupled"`` and ``w <- (1 - eta_t**2 * coeff) * w`` with ``"decoupled_paper"``. The
+    first is timm's ``corrected_weight_decay=True``, which shrinks by
+    ``lr_t**2 / max_lr * weight_decay`` with ``max_lr`` the constructor's learning rate.
+
     Several kinds at once are given as a dict instead of a name, e.g.
     ``decay={"l2": 0.01, "decoupled": 0.1}`` (then ``coeff`` is left out): this is what
     ``paddle.optimizer.AdamW`` does to a parameter that carries its own
@@ -128,6 +138,7 @@ class StepConfig:
     decay: str | Mapping[str, float] = "none"
     coeff: float = 0.0
     schedule: float = 1.0
+    corrected: bool = False
     momentum: float | None = None
     dampening: float | None = None
     nesterov: bool | None = None
@@ -147,6 +158,12 @@ class StepConfig:
         put("schedule", _checks.real("schedule", self.schedule, low=0.0))
         put("coeff", _checks.real("coeff", self.coeff, low=0.0))
         put("decays", _decays(self.decay, self.coeff))
+        put("corrected", _checks.flag("corrected", self.corrected))
+        if self.corrected and not {"decoupled", "decoupled_paper"} & set(self.decays):
+            raise ValueError(
+                "corrected=True needs a decoupled decay (decay 'decoupled' or 'decoupled_paper'), "
+                f"the decay it scales; got decay={self.decay!r}"
+            )
         for name, (user, default) in ONLY_FOR.items():
             value = getattr(self, name)
             if optimizer == user:
@@ -252,11 +269,13 @@ def _step(w: np.ndarray, g: np.ndarray, state: Mapping, cfg: StepConfig) -> tupl
     if "l1" in decays:
         g = g + decays["l1"] * np.sign(w)
     # ... the decoupled decay shrinks the weights themselves, before the step: by lr_t * coeff
-    # in the frameworks' form, by eta_t * lambda in the paper's.
+    # in the frameworks' form, by eta_t * lambda in the paper's; AdamC's correction scales
+    # either by eta_t once more.
+    scale = cfg.schedule if cfg.corrected else 1.0
     if "decoupled" in decays:
-        w = w * (1.0 - lr * decays["decoupled"])
+        w = w * (1.0 - scale * lr * decays["decoupled"])
     if "decoupled_paper" in decays:
-        w = w * (1.0 - cfg.schedule * decays["decoupled_paper"])
+        w = w * (1.0 - scale * cfg.schedule * decays["decoupled_paper"])
 
     if cfg.optimizer == "sgd":
         return w - lr * g, new_state

@@ -455,8 +455,18 @@ class BatchedOptimizer:
       ``decay={"decoupled": 0.1, "l1": 1e-4}`` (then ``coeff`` is left out).
 
     ``step(multiplier=eta_t)`` takes the schedule multiplier (default 1): the step's
-    learning rate is ``lr_t = eta_t * lr``. ``decay_mask`` (one bool per parameter) says
-    which parameters are decayed at all (e.g. not the biases); default: all.
+    learning rate is ``lr_t = eta_t * lr``. ``decay_mask`` (one bool per parameter, e.g.
+    :meth:`StackedMLP.mask`) says which parameters are decayed at all (e.g. not the
+    biases, or not the norms' gains); default: all.
+
+    ``corrected_mask`` (one bool per parameter; default: none) marks the parameters whose
+    decoupled decay is AdamC's corrected decay (``corrected=True`` of the reference): it is
+    scaled once more by the schedule multiplier, ``w <- w * (1 - eta_t * lr_t * coeff)``
+    with ``"decoupled"`` (timm's ``corrected_weight_decay``, ``lr_t**2 / max_lr * coeff``
+    with ``max_lr = lr``) and ``w <- w * (1 - eta_t**2 * coeff)`` with ``"decoupled_paper"``;
+    AdamC applies it to the weights of layers followed by a normalization layer. A
+    ``True`` entry needs a decoupled decay and a decayed parameter (``decay_mask`` True
+    there); otherwise ``ValueError``.
     """
 
     OPTIMIZERS = OPTIMIZERS
@@ -475,6 +485,7 @@ class BatchedOptimizer:
         eps: float | None = None,
         l1_mode: str = "subgradient",
         decay_mask: Sequence[bool] | None = None,
+        corrected_mask: Sequence[bool] | None = None,
     ):
         torch = _torch()
         params = list(params)
@@ -525,6 +536,27 @@ class BatchedOptimizer:
                 f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
             )
         self.decay_mask = [_checks.flag(f"decay_mask[{i}]", d) for i, d in enumerate(decay_mask)]
+        if corrected_mask is None:
+            corrected_mask = [False] * len(params)
+        if (
+            isinstance(corrected_mask, str)
+            or not isinstance(corrected_mask, Sequence)
+            or len(corrected_mask) != len(params)
+        ):
+            raise ValueError(
+                f"corrected_mask must hold one True/False per parameter ({len(params)}); got {corrected_mask!r}"
+            )
+        self.corrected_mask = [_checks.flag(f"corrected_mask[{i}]", c) for i, c in enumerate(corrected_mask)]
+        if any(self.corrected_mask) and self.decay_form == "l2":
+            raise ValueError(
+                "corrected_mask needs a decoupled decay (decay 'decoupled' or 'decoupled_paper'), "
+                f"the decay it scales; got decay={decay!r}"
+            )
+        for i, (c, d) in enumerate(zip(self.corrected_mask, self.decay_mask, strict=True)):
+            if c and not d:
+                raise ValueError(
+                    f"corrected_mask[{i}] is True but decay_mask[{i}] is False: parameter {i} is not decayed"
+                )
         if not any(self.decay_mask) and (bool(self.weight_decay.any()) or bool(self.l1.any())):
             # a coefficient no parameter receives: refuse, as the reference does
             raise _checks.unused("coeff", "decay_mask with every entry False", "no parameter is decayed")
@@ -535,12 +567,14 @@ class BatchedOptimizer:
         for p in self.params:
             p.grad = None
 
-    def _columns(self, shape_rest: int, decayed: bool = True) -> dict:
+    def _columns(self, shape_rest: int, decayed: bool = True, corrected: bool = False) -> dict:
         """Per-model hyperparameters as ``[M, 1, ...]`` columns that broadcast over a parameter."""
         view = (-1,) + (1,) * shape_rest
         lr = self.lr.view(view)
         wd = self.weight_decay.view(view) if decayed and bool(self.weight_decay.any()) else None
         l1 = self.l1.view(view) if decayed and bool(self.l1.any()) else None
+        if corrected:
+            return _with_rate({"lr": lr, "wd": None, "wd_corrected": wd, "l1": l1}, self.decay_form)
         return _with_rate({"lr": lr, "wd": wd, "l1": l1}, self.decay_form)
 
     def step(self, multiplier: float = 1.0) -> None:
@@ -549,10 +583,12 @@ class BatchedOptimizer:
         multiplier = _checks.real("multiplier", multiplier, low=0.0)
         self.t += 1
         with torch.no_grad():
-            for p, state, decayed in zip(self.params, self.state, self.decay_mask, strict=True):
+            for p, state, decayed, corrected in zip(
+                self.params, self.state, self.decay_mask, self.corrected_mask, strict=True
+            ):
                 if p.grad is None:
                     continue
-                cols = self._columns(p.dim() - 1, decayed)
+                cols = self._columns(p.dim() - 1, decayed, corrected)
                 _update(self, p, p.grad.clone(), state, cols, self.t, multiplier=multiplier)
 
 
@@ -595,14 +631,17 @@ def _all_zero(value) -> bool:
 def _with_rate(cols: dict, decay_form: str) -> dict:
     """Add the decoupled decay per unit of schedule multiplier, ``rate``: a step shrinks the
     weights by the factor ``1 - eta_t * rate``, with ``rate = lr * wd`` (frameworks) or
-    ``rate = wd`` (paper); ``None`` without decoupled decay."""
-    wd = cols["wd"]
-    if wd is None or decay_form == "l2":
-        cols["rate"] = None
-    elif decay_form == "decoupled":
-        cols["rate"] = cols["lr"] * wd
-    else:
-        cols["rate"] = wd
+    ``rate = wd`` (paper); ``None`` without decoupled decay. ``rate_corrected`` is the same
+    from ``wd_corrected`` (the coefficients of the parameters with AdamC's corrected decay,
+    if any), for the factor ``1 - eta_t**2 * rate_corrected``."""
+    for wd_key, rate_key in (("wd", "rate"), ("wd_corrected", "rate_corrected")):
+        wd = cols.get(wd_key)
+        if wd is None or decay_form == "l2":
+            cols[rate_key] = None
+        elif decay_form == "decoupled":
+            cols[rate_key] = cols["lr"] * wd
+        else:
+            cols[rate_key] = wd
     return cols
 
 
@@ -624,6 +663,8 @@ def _update(
         g.addcmul_(wd, p)
     if cols["rate"] is not None:  # w <- (1 - eta_t * rate) * w
         p.addcmul_(cols["rate"], p, value=-multiplier)
+    if cols["rate_corrected"] is not None:  # AdamC: w <- (1 - eta_t**2 * rate) * w
+        p.addcmul_(cols["rate_corrected"], p, value=-multiplier * multiplier)
     if l1 is not None and opt.l1_mode == "subgradient":
         g.addcmul_(l1, torch.sign(p))
     if opt.kind == "sgd":
@@ -872,8 +913,13 @@ class _Flat:
                 raise ValueError(f"optimizer state {key!r} exists for some parameters only")
         lr, wd, l1 = (v[models] for v in (opt.lr, opt.weight_decay, opt.l1))
         cols = {"lr": self.expand(lr)}
-        for key, values in (("wd", wd), ("l1", l1)):
-            masked = [values if d else torch.zeros_like(values) for d in opt.decay_mask]
+        plain = [d and not c for d, c in zip(opt.decay_mask, opt.corrected_mask, strict=True)]
+        for key, values, mask in (
+            ("wd", wd, plain),
+            ("l1", l1, opt.decay_mask),
+            ("wd_corrected", wd, opt.corrected_mask),
+        ):
+            masked = [values if d else torch.zeros_like(values) for d in mask]
             cols[key] = self.expand(masked) if any(bool(v.any()) for v in masked) else None
         self.cols = _with_rate(cols, opt.decay_form)
 

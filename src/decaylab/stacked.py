@@ -1157,6 +1157,12 @@ def fit_classifiers(
     loops. The stack's parameters and the optimizer's state are updated in place, so a
     second call continues the training.
 
+    With normalization layers (``stack.norm``), training normalizes as torch's ``train()``
+    mode does; with ``norm="batch"`` each step uses the minibatch's statistics and updates
+    the stack's running statistics (``batch_size`` must then be at least 2, else
+    ``ValueError``), and the ``eval_sets`` accuracies use the running statistics, as
+    torch's ``eval()`` mode does. The stack's own ``training`` flag is not read.
+
     With ``torch.get_num_threads() == k > 1``, groups of models train in ``k`` worker
     threads with one torch thread each; torch's thread count is set to 1 while they run
     and restored afterwards (so do not change it from another thread meanwhile). The

@@ -96,6 +96,7 @@ __all__ = [
     "OPTIMIZERS",
     "ReferenceOptimizer",
     "StepConfig",
+    "check_trajectory",
     "reference_step",
     "replay_error",
 ]
@@ -369,6 +370,18 @@ class ReferenceOptimizer:
         return out
 
 
+def check_trajectory(weights: Sequence, grads: Sequence) -> None:
+    """Refuse a recorded trajectory that cannot be replayed: ``weights`` must hold
+    ``w_0 ... w_T`` and ``grads`` ``g_0 ... g_(T-1)``, with at least one step."""
+    if len(weights) != len(grads) + 1:
+        raise ValueError(
+            f"weights must hold one more entry than grads (w_0 ... w_T and g_0 ... g_(T-1)); "
+            f"got {len(weights)} weights and {len(grads)} grads"
+        )
+    if len(grads) == 0:
+        raise ValueError("grads must hold at least one step")
+
+
 def replay_error(weights: Sequence, grads: Sequence, **config) -> float:
     """How well one reference configuration explains an observed training trajectory.
 
@@ -382,13 +395,7 @@ def replay_error(weights: Sequence, grads: Sequence, **config) -> float:
     decay gives a visibly larger one.
     """
     opt = ReferenceOptimizer(**config)
-    if len(weights) != len(grads) + 1:
-        raise ValueError(
-            f"weights must hold one more entry than grads (w_0 ... w_T and g_0 ... g_(T-1)); "
-            f"got {len(weights)} weights and {len(grads)} grads"
-        )
-    if len(grads) == 0:
-        raise ValueError("grads must hold at least one step")
+    check_trajectory(weights, grads)
     worst = 0.0
     for t, g in enumerate(grads):
         predicted = opt.step({"w": weights[t]}, {"w": g})["w"]

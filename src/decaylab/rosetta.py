@@ -31,7 +31,7 @@ import numpy as np
 from . import _checks
 from .bridges import keras_to_torch, read_paddle, read_paddle_grads, torch_to_keras, write_paddle
 from .notebook import import_keras
-from .reference import replay_error
+from .reference import check_trajectory, replay_error
 
 __all__ = [
     "AT_Y",
@@ -718,13 +718,7 @@ def replay_error_new(optimizer: str, weights, grads, *, lr: float, decay: Mappin
     ((rule, c),) = decay.items()
     rule = _checks.one_of("decay rule", rule, _NEW_RULES[optimizer])
     c = _checks.real("decay coefficient", c, low=0.0)
-    if len(weights) != len(grads) + 1:
-        raise ValueError(
-            f"weights must hold one more entry than grads (w_0 ... w_T and g_0 ... g_(T-1)); "
-            f"got {len(weights)} weights and {len(grads)} grads"
-        )
-    if len(grads) == 0:
-        raise ValueError("grads must hold at least one step")
+    check_trajectory(weights, grads)
     single = optimizer == "lion"
     dt = np.float32 if single else np.float64
     worst, state = 0.0, None

@@ -422,6 +422,15 @@ def _np():
 WEIGHT_DECAYS = ("l2", "decoupled", "decoupled_paper")
 
 
+def _flags(name: str, value, n: int, *, default: bool) -> list[bool]:
+    """One True/False per parameter (``n`` of them); ``None`` means ``default`` for all."""
+    if value is None:
+        return [default] * n
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != n:
+        raise ValueError(f"{name} must hold one True/False per parameter ({n}); got {value!r}")
+    return [_checks.flag(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
 class BatchedOptimizer:
     """SGD, SGD with momentum or Adam over stacked parameters, with per-model hyperparameters.
 
@@ -525,28 +534,8 @@ class BatchedOptimizer:
                     "momentum", default if momentum is None else momentum, low=0.0, high=1.0, high_open=True
                 )
             self.beta1 = self.beta2 = self.eps = None
-        if decay_mask is None:
-            decay_mask = [True] * len(params)
-        if (
-            isinstance(decay_mask, str)
-            or not isinstance(decay_mask, Sequence)
-            or len(decay_mask) != len(params)
-        ):
-            raise ValueError(
-                f"decay_mask must hold one True/False per parameter ({len(params)}); got {decay_mask!r}"
-            )
-        self.decay_mask = [_checks.flag(f"decay_mask[{i}]", d) for i, d in enumerate(decay_mask)]
-        if corrected_mask is None:
-            corrected_mask = [False] * len(params)
-        if (
-            isinstance(corrected_mask, str)
-            or not isinstance(corrected_mask, Sequence)
-            or len(corrected_mask) != len(params)
-        ):
-            raise ValueError(
-                f"corrected_mask must hold one True/False per parameter ({len(params)}); got {corrected_mask!r}"
-            )
-        self.corrected_mask = [_checks.flag(f"corrected_mask[{i}]", c) for i, c in enumerate(corrected_mask)]
+        self.decay_mask = _flags("decay_mask", decay_mask, len(params), default=True)
+        self.corrected_mask = _flags("corrected_mask", corrected_mask, len(params), default=False)
         if any(self.corrected_mask) and self.decay_form == "l2":
             raise ValueError(
                 "corrected_mask needs a decoupled decay (decay 'decoupled' or 'decoupled_paper'), "

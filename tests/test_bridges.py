@@ -266,3 +266,14 @@ def test_paddle_reads_return_copies():
     grads["0.bias"][:] = 123.0
     assert not np.any(p[0].bias.numpy() == 123.0)
     assert not np.any(p[0].bias.grad.numpy() == 123.0)
+
+
+def test_a_weight_that_is_not_finite_is_named_whole():
+    # added for mutation testing (issue 19): the message names the parameter, in full
+    weights = read_torch(torch_mlp())
+    weights["2.bias"] = np.array([np.nan, 0.0])
+    for write, module in ((write_torch, torch_mlp()), (write_paddle, paddle_mlp())):
+        with pytest.raises(
+            ValueError, match=r"^weights\['2\.bias'\] must hold only finite numbers \(no NaN or inf\)$"
+        ):
+            write(module, weights)

@@ -17,6 +17,7 @@ from decaylab.claims import (
     VERDICTS,
     ClaimCheckFailed,
     ClaimRecord,
+    Evidence,
     close,
     compare,
     evaluate_claim,
@@ -569,3 +570,24 @@ def test_compare_and_within_with_decimals_print_a_near_zero_value_without_its_no
             compare("x", 1, "<", 2, decimals=bad)
         with pytest.raises(error, match="decimals must"):
             within("x", 1, 0, 2, decimals=bad)
+
+
+# -- added for mutation testing (issue 19): whole messages -------------------------------------------
+
+
+def test_evidence_and_checks_name_their_arguments_in_full():
+    with pytest.raises(TypeError, match=r"^passed must be True or False; got int 1$"):
+        Evidence(label="a check", passed=1)
+    with pytest.raises(TypeError, match=r"^shown must be a string \(the measurement, rounded\); got float$"):
+        Evidence(label="a check", passed=True, shown=0.5)
+    assert Evidence(label="a check", passed=np.bool_(True)).passed is True
+    for args, name in (((None, [1.0]), "actual"), (([1.0], None), "desired")):
+        with pytest.raises(TypeError, match=rf"^{name} must be an array of real numbers; got None$"):
+            close("a check", *args, atol=0.1)
+    assert compare("a check", 0.25, "<", 1.0, decimals=0).shown == "0 < 1"
+    with pytest.raises(
+        ValueError, match=r"^claim_id must be lower-case words joined by hyphens; got an empty string$"
+    ):
+        evaluate_claim("", evidence=[compare("x", 0.1, "<", 0.2)], **ARGS)
+    with pytest.raises(TypeError, match=r"^claim_id must be lower-case words joined by hyphens; got int 3$"):
+        evaluate_claim(3, evidence=[compare("x", 0.1, "<", 0.2)], **ARGS)

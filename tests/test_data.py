@@ -2,6 +2,7 @@
 
 import hashlib
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -157,3 +158,33 @@ def test_mnist1d_fetches_nothing_and_restores_the_global_random_state(monkeypatc
     assert random.getstate() == py_state
     after = np.random.get_state()  # noqa: NPY002
     assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
+
+
+# -- added for mutation testing (issue 19) -----------------------------------------------------------
+
+
+def test_digits_split_defaults():
+    default, explicit = digits_split(), digits_split(1000, 400, seed=0)
+    assert default["x_train"].shape == (1000, 64) and default["x_val"].shape == (400, 64)
+    for key, value in default.items():
+        np.testing.assert_array_equal(value, explicit[key])
+
+
+@pytest.mark.parametrize("which", ["x", "x_test", "both"])
+def test_mnist1d_refuses_an_unexpected_split_from_upstream(monkeypatch, which):
+    import mnist1d.data as upstream
+
+    real = upstream.make_dataset
+
+    def short(args):
+        data = dict(real(args))
+        for key in ("x", "x_test") if which == "both" else (which,):
+            data[key] = data[key][:-1]
+        return data
+
+    monkeypatch.setattr(upstream, "make_dataset", short)
+    shapes = {"x": "(19, 40), (20, 40)", "x_test": "(20, 40), (19, 40)", "both": "(19, 40), (19, 40)"}[which]
+    with pytest.raises(
+        RuntimeError, match=r"^mnist1d\.make_dataset returned an unexpected split: " + re.escape(shapes) + "$"
+    ):
+        mnist1d(n_train=20, n_test=20, seed=0)

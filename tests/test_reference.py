@@ -504,3 +504,110 @@ def test_corrected_needs_a_decoupled_decay(decay):
     with pytest.raises(TypeError, match=r"corrected must be"):
         StepConfig(optimizer="sgd", lr=0.1, decay="decoupled", coeff=0.1, corrected="yes")
     assert StepConfig(optimizer="sgd", lr=0.1, decay={"decoupled": 0.1, "l1": 0.1}, corrected=True).corrected
+
+
+# -- added for mutation testing (issue 19): whole messages, normalised fields, Keras over steps ------
+
+
+def whole(message):
+    import re
+
+    return "^" + re.escape(message) + "$"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"optimizer": "sgd", "lr": 0.1, "decay": "l2", "coeff": 0.1, "corrected": True},
+            ValueError,
+            "corrected=True needs a decoupled decay (decay 'decoupled' or 'decoupled_paper'), the decay it "
+            "scales; got decay='l2'",
+        ),
+        (
+            {"optimizer": "adam", "lr": 0.1, "momentum": 0.9},
+            ValueError,
+            "momentum is not used by optimizer='adam' (only by 'momentum'); leave it out",
+        ),
+        (
+            {"optimizer": "momentum", "lr": 0.1, "momentum": 0.0, "nesterov": True},
+            ValueError,
+            "nesterov=True needs momentum > 0 and dampening = 0, as in torch.optim.SGD",
+        ),
+        (
+            {"optimizer": "sgd", "lr": 0.1, "decay": {"l2": 0.1}, "coeff": 0.1},
+            ValueError,
+            "coeff must be left out when decay is a dict of {kind: coefficient}; got coeff=0.1 and "
+            "decay={'l2': 0.1}",
+        ),
+        (
+            {"optimizer": "sgd", "lr": 0.1, "coeff": 0.1},
+            ValueError,
+            "coeff must be 0 with decay='none' (the coefficient would be ignored); got 0.1. Name the decay: "
+            "'l2', 'l1', 'decoupled' or 'decoupled_paper'",
+        ),
+    ],
+)
+def test_step_config_messages_in_full(kwargs, error, message):
+    with pytest.raises(error, match=whole(message)):
+        StepConfig(**kwargs)
+
+
+def test_step_config_stores_the_checked_values():
+    cfg = StepConfig(optimizer="adam", lr=0.1, decay="decoupled", coeff=0.1, corrected=np.bool_(True))
+    assert cfg.corrected is True
+
+
+def test_from_kwargs_names_every_unknown_and_missing_argument():
+    with pytest.raises(TypeError, match=r"^unknown argument\(s\) beta, moment; accepted: optimizer, lr, "):
+        StepConfig.from_kwargs(optimizer="sgd", lr=0.1, moment=0.9, beta=0.9)
+    with pytest.raises(TypeError, match=whole("missing argument(s) optimizer, lr")):
+        StepConfig.from_kwargs(decay="l2", coeff=0.1)
+    with pytest.raises(TypeError, match=whole("missing argument(s) lr")):
+        StepConfig.from_kwargs(optimizer="sgd")
+
+
+def test_keras_epsilon_over_three_steps():
+    b1, b2, eps, lr = 0.5, 0.75, 0.25, 0.125
+    opt = ReferenceOptimizer(optimizer="adam", lr=lr, betas=(b1, b2), eps=eps, eps_style="keras")
+    w, m, v = np.array([1.0]), 0.0, 0.0
+    p = {"w": w}
+    for t, g in enumerate((0.5, -1.0, 2.0), start=1):
+        p = opt.step(p, {"w": np.array([g])})
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        w = w - lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+        np.testing.assert_allclose(p["w"], w, rtol=1e-14)
+
+
+def test_reference_messages_name_the_argument():
+    with pytest.raises(
+        ValueError, match=whole("w must hold at least one weight (an empty step proves nothing)")
+    ):
+        reference_step([], [], optimizer="sgd", lr=0.1)
+    with pytest.raises(
+        TypeError, match=whole("pass either a StepConfig or its fields as keyword arguments, not both")
+    ):
+        ReferenceOptimizer(StepConfig(optimizer="sgd", lr=0.1), lr=0.2)
+    with pytest.raises(
+        TypeError, match=whole("pass either a StepConfig or its fields as keyword arguments, not both")
+    ):
+        ReferenceOptimizer({"optimizer": "sgd", "lr": 0.1})
+    opt = ReferenceOptimizer(optimizer="sgd", lr=0.1)
+    for params, grads in (({"w": W}, [G]), ([W], {"w": G})):
+        with pytest.raises(
+            TypeError, match=whole("params and grads must both be dicts keyed by parameter name")
+        ):
+            opt.step(params, grads)
+    with pytest.raises(ValueError, match=whole("params['w'] must hold only finite numbers (no NaN or inf)")):
+        opt.step({"w": [np.nan]}, {"w": [1.0]})
+    with pytest.raises(ValueError, match=whole("grads['w'] must hold only finite numbers (no NaN or inf)")):
+        opt.step({"w": [1.0]}, {"w": [np.inf]})
+    with pytest.raises(
+        ValueError,
+        match=whole(
+            "grads['w'] must have the same shape as params['w']: params['w'] has shape (1,), grads['w'] has shape (2,)"
+        ),
+    ):
+        opt.step({"w": [1.0]}, {"w": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=whole("grads must hold at least one step")):
+        replay_error([W], [], optimizer="sgd", lr=0.1)

@@ -1,6 +1,7 @@
 """Decision rules: the interval is Student's t, and each outcome is reached for the right reason."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from decaylab.stats import (
     look_confidences,
     mean_effect,
     paired_difference,
+    percent,
     sequential,
 )
 
@@ -304,3 +306,284 @@ def test_seeds_start_must_hold_one_count_of_seeds():
         Seeds(lambda s: s, start={"a": np.zeros(2), "b": np.zeros(3)})
     runs = Seeds(lambda seeds: {"a": np.array(seeds)}, start={"a": np.array([7, 8])})
     assert runs(3)["a"].tolist() == [7, 8, 2] and runs(1)["a"].tolist() == [7]
+
+
+# --- added for mutation testing (issue 19): whole messages, boundaries, exact values ---------------
+
+
+def whole(message):
+    return "^" + re.escape(message) + "$"
+
+
+DECISION = {
+    "quantity": "gain",
+    "rule": "a rule",
+    "n": 2,
+    "estimate": 0.5,
+    "low": 0.25,
+    "high": 0.75,
+    "margin": 0.125,
+    "confidence": 0.5,
+    "digits": 0,
+    "outcome": "holds",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        (
+            {"outcome": "maybe"},
+            ValueError,
+            "outcome must be one of 'holds', 'does not hold', 'not settled at this scale'; got 'maybe'",
+        ),
+        ({"quantity": ""}, ValueError, "quantity must be a non-empty string; got an empty string"),
+        ({"rule": " "}, ValueError, "rule must be a non-empty string; got an empty string"),
+        ({"n": 1}, ValueError, "n must be >= 2; got 1"),
+        ({"n": 2.0}, TypeError, "n must be a whole number; got float 2.0"),
+        ({"digits": -1}, ValueError, "digits must be >= 0; got -1"),
+        ({"digits": 13}, ValueError, "digits must be <= 12; got 13"),
+        ({"confidence": 0.4}, ValueError, "confidence must be >= 0.5; got 0.4"),
+        ({"confidence": 1.0}, ValueError, "confidence must be < 1.0; got 1.0"),
+        ({"margin": 0.0, "low": -0.5}, ValueError, "margin must be > 0.0; got 0.0"),
+        ({"margin": -0.5}, ValueError, "margin must be > 0.0; got -0.5"),
+        ({"low": math.nan}, ValueError, "low must be finite; got nan"),
+        ({"estimate": math.inf}, ValueError, "estimate must be finite; got inf"),
+        ({"high": "1"}, TypeError, "high must be a real number; got str '1'"),
+        ({"low": 0.6}, ValueError, "low <= estimate <= high is required; got 0.6, 0.5, 0.75"),
+        ({"high": 0.4}, ValueError, "low <= estimate <= high is required; got 0.25, 0.5, 0.4"),
+        (
+            {"outcome": "does not hold"},
+            ValueError,
+            "outcome must be what the interval and margin give ('holds'); got 'does not hold'",
+        ),
+        (
+            {"margin": 0.5},
+            ValueError,
+            "outcome must be what the interval and margin give ('not settled at this scale'); got 'holds'",
+        ),
+    ],
+)
+def test_a_hand_built_decision_is_checked(changes, error, message):
+    with pytest.raises(error, match=whole(message)):
+        Decision(**(DECISION | changes))
+
+
+def test_a_decision_at_the_edges_of_its_ranges():
+    d = Decision(
+        **(
+            DECISION
+            | {"digits": 12, "confidence": 0.999, "schedule": [20.0, 40], "schedule_confidence": [1, 0.5]}
+        )
+    )
+    assert d.schedule == (20, 40) and all(type(n) is int for n in d.schedule)
+    assert d.schedule_confidence == (1.0, 0.5) and all(type(c) is float for c in d.schedule_confidence)
+    assert Decision(**(DECISION | {"low": 0.125})).outcome == "holds"  # low == margin holds
+    assert Decision(**(DECISION | {"low": 0.5, "high": 0.5})).estimate == 0.5
+
+
+def test_percent_shows_as_many_decimals_as_it_takes_up_to_six():
+    assert percent(0.95) == "95%" and percent(0.5) == "50%"
+    assert percent(0.9996) == "99.96%"
+    assert percent(0.99) == "99%" and percent(0.999) == "99.9%"
+    assert percent(0.99996) == "99.996%"
+    assert percent(0.9999999) == "99.99999%"
+    assert percent(0.99999999999) == "100.000000%"  # six decimals at most
+
+
+def test_look_confidences_are_the_obrien_fleming_levels():
+    q = sps.t.ppf(0.5 + 0.95 / 2, 79)
+    expected = [round(float(2 * sps.t.cdf(q * math.sqrt(80 / n), n - 1) - 1), 12) for n in (20, 40)]
+    assert look_confidences((20, 40, 80), 0.95) == (*expected, 0.95)
+    q = sps.t.ppf(0.5 + 0.9 / 2, 9)
+    assert look_confidences([3, 10], 0.9) == (
+        round(float(2 * sps.t.cdf(q * math.sqrt(10 / 3), 2) - 1), 12),
+        0.9,
+    )
+    assert look_confidences((30,), 0.9) == (0.9,)
+
+
+def test_rule_text_with_a_schedule_in_full():
+    from decaylab.stats import rule_text
+
+    assert rule_text("q", 0.95, 0.25, (20, 40, 80), (0.999, 0.99, 0.9)) == (
+        "90% t-interval of the mean over seeds of (q); holds if it lies wholly at or above the margin 0.25; "
+        "does not hold if it lies wholly below the margin; otherwise not settled; 20 seeds, then 40, then 80 "
+        "while not settled, the intervals at 99.9%, 99%, 90% (O'Brien-Fleming boundaries)"
+    )
+    assert rule_text("q", 0.95, 0.25).startswith("95% t-interval")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"quantity": ""},
+            ValueError,
+            "quantity must be a non-empty string saying what one effect measures; got an empty string",
+        ),
+        ({"margin": 0.0}, ValueError, "margin must be > 0.0; got 0.0"),
+        ({"margin": -1.0}, ValueError, "margin must be > 0.0; got -1.0"),
+        ({"confidence": 0.4}, ValueError, "confidence must be >= 0.5; got 0.4"),
+        ({"confidence": 1.0}, ValueError, "confidence must be < 1.0; got 1.0"),
+        ({"confidence": 1.5}, ValueError, "confidence must be < 1.0; got 1.5"),
+        ({"digits": -1}, ValueError, "digits must be >= 0; got -1"),
+        ({"digits": 13}, ValueError, "digits must be <= 12; got 13"),
+        ({"min_seeds": 1}, ValueError, "min_seeds must be >= 2; got 1"),
+        (
+            {"effects": [0.1] * 5},
+            ValueError,
+            "effects must hold at least 20 seeds (min_seeds) for a decision; got 5",
+        ),
+        (
+            {"effects": [[0.1] * 20]},
+            ValueError,
+            "effects must be one number per seed (a 1-D array); got shape (1, 20)",
+        ),
+    ],
+)
+def test_mean_effect_messages_in_full(kwargs, error, message):
+    args = {"effects": [0.1, 0.2] * 10, "quantity": "q", "margin": 0.1, **kwargs}
+    with pytest.raises(error, match=whole(message)):
+        mean_effect(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"effects_for": 3},
+            TypeError,
+            "effects_for must be a function of n returning the first n seeds' effects",
+        ),
+        (
+            {"settled": True},
+            TypeError,
+            "settled must be None or a function of a Decision returning True or False",
+        ),
+        ({"schedule": (1, 20)}, ValueError, "schedule[0] must be >= 2; got 1"),
+        (
+            {"schedule": (20, 20)},
+            ValueError,
+            "schedule must be one or more increasing seed counts, like (20, 40, 80); got (20, 20)",
+        ),
+        (
+            {"schedule": "20"},
+            TypeError,
+            "schedule must be a tuple of seed counts, like (20, 40, 80); got '20'",
+        ),
+        ({"confidence": 0.4}, ValueError, "confidence must be >= 0.5; got 0.4"),
+        ({"confidence": 1.0}, ValueError, "confidence must be < 1.0; got 1.0"),
+        ({"confidence": 2.0}, ValueError, "confidence must be < 1.0; got 2.0"),
+        ({"confidence": "0.9"}, TypeError, "confidence must be a real number; got str '0.9'"),
+    ],
+)
+def test_sequential_messages_in_full(kwargs, error, message):
+    args = {"effects_for": lambda n: [0.1, 0.2] * (n // 2), "quantity": "q", "margin": 0.1, **kwargs}
+    with pytest.raises(error, match=whole(message)):
+        sequential(**args)
+
+
+def test_sequential_passes_its_options_on_and_states_its_rule():
+    effects = np.tile([0.1, 0.3, -0.1, 0.5], 20)
+    d = sequential(
+        lambda n: effects[:n], quantity="gain", margin=0.05, schedule=[2, 4], digits=1, confidence=0.5
+    )
+    assert d.digits == 1 and d.schedule == (2, 4) and d.n in (2, 4)
+    levels = look_confidences((2, 4), 0.5)
+    assert d.rule == (
+        f"50% t-interval of the mean over seeds of (gain); holds if it lies wholly at or above the margin 0.05; "
+        f"does not hold if it lies wholly below the margin; otherwise not settled; 2 seeds, then 4 while not "
+        f"settled, the intervals at {', '.join(percent(c) for c in levels)} (O'Brien-Fleming boundaries)"
+    )
+    # a rule of its own decides when to stop, even before the interval settles it
+    asked = []
+
+    def effects_for(n):
+        asked.append(n)
+        return effects[:n]
+
+    d = sequential(effects_for, quantity="q", margin=0.2, settled=lambda d: True)
+    assert asked == [20] and d.n == 20 and d.outcome == "not settled at this scale"
+
+
+def test_seeds_run_nothing_for_counts_already_run_and_refuse_mismatched_parts():
+    calls = []
+
+    def run(seeds):
+        calls.append(seeds)
+        return (np.array(seeds, dtype=float), [np.array(seeds) * 2])
+
+    runs = Seeds(run, start=(np.array([5.0]), [np.array([7])]))
+    assert runs.n == 1 and runs(1)[0].tolist() == [5.0] and calls == []
+    out = runs(3)
+    assert out[0].tolist() == [5.0, 1.0, 2.0] and out[1][0].tolist() == [7, 2, 4]
+    assert runs(3)[1][0].tolist() == [7, 2, 4] and calls == [[1, 2]]
+    with pytest.raises(ValueError, match="zip"):
+        Seeds(lambda seeds: (np.array(seeds), np.array(seeds)), start=(np.array([1.0]),))(2)
+    with pytest.raises(TypeError, match=whole("run must be a function of a list of seeds")):
+        Seeds("run")
+    with pytest.raises(
+        ValueError, match=whole("start must hold the same number of seeds in every array; got [1, 2]")
+    ):
+        Seeds(run, start=[np.zeros(1), (np.zeros(2),)])
+
+
+def simulate(effect, spread, margin, schedule, confidence, trials, seed):
+    """error_rates' simulation written out: the rule at each look, on one draw of per-seed effects."""
+    x = np.random.default_rng(seed).normal(effect, spread, size=(trials, schedule[-1]))
+    outcome, used = np.full(trials, "not settled at this scale", dtype=object), np.full(trials, schedule[-1])
+    for n, level in zip(schedule, look_confidences(schedule, confidence), strict=True):
+        rows = [k for k in range(trials) if outcome[k] == "not settled at this scale"]
+        for k in rows:
+            part = x[k, :n]
+            half = sps.t.ppf(0.5 + level / 2, n - 1) * part.std(ddof=1) / math.sqrt(n)
+            if part.mean() - half >= margin:
+                outcome[k], used[k] = "holds", n
+            elif part.mean() + half < margin:
+                outcome[k], used[k] = "does not hold", n
+    return {o: float(np.mean(outcome == o)) for o in OUTCOMES} | {"seeds": float(used.mean())}
+
+
+def test_error_rates_equal_the_rule_applied_trial_by_trial():
+    got = error_rates(0.15, 0.3, 0.1, schedule=(5, 10, 20), confidence=0.9, trials=300, seed=4)
+    expected = simulate(0.15, 0.3, 0.1, (5, 10, 20), 0.9, 300, 4)
+    assert got == pytest.approx(expected, abs=1e-12)
+    assert 0 < got["holds"] < 1 and 0 < got["does not hold"] < 1 and 5 < got["seeds"] < 20
+    # the defaults: 4000 trials, seed 0, the book's schedule and confidence
+    assert error_rates(0.15, 0.3, 0.1) == error_rates(
+        0.15, 0.3, 0.1, schedule=SCHEDULE, confidence=0.95, trials=4000, seed=0
+    )
+    assert error_rates(0.15, 0.3, 0.1, trials=300) != error_rates(0.15, 0.3, 0.1, trials=300, seed=1)
+
+
+def test_error_rates_at_the_margin_exactly():
+    # a spread too small to move 0.5: every look's interval is the point 0.5 = margin, which holds
+    rates = error_rates(0.5, 1e-300, 0.5, schedule=(2, 4), trials=3)
+    assert rates == {"holds": 1.0, "does not hold": 0.0, "not settled at this scale": 0.0, "seeds": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"effect": "a"}, TypeError, "effect must be a real number; got str 'a'"),
+        ({"effect": math.nan}, ValueError, "effect must be finite; got nan"),
+        ({"spread": 0.0}, ValueError, "spread must be > 0.0; got 0.0"),
+        ({"margin": 0.0}, ValueError, "margin must be > 0.0; got 0.0"),
+        ({"margin": -0.5}, ValueError, "margin must be > 0.0; got -0.5"),
+        ({"confidence": 0.4}, ValueError, "confidence must be >= 0.5; got 0.4"),
+        ({"confidence": 1.0}, ValueError, "confidence must be < 1.0; got 1.0"),
+        ({"confidence": 1.5}, ValueError, "confidence must be < 1.0; got 1.5"),
+        ({"trials": 0}, ValueError, "trials must be >= 1; got 0"),
+        ({"trials": -1}, ValueError, "trials must be >= 1; got -1"),
+        ({"trials": 2.0}, TypeError, "trials must be a whole number; got float 2.0"),
+        ({"seed": -1}, ValueError, "seed must be >= 0; got -1"),
+        ({"seed": "0"}, TypeError, "seed must be a whole number; got str '0'"),
+    ],
+)
+def test_error_rates_messages_in_full(kwargs, error, message):
+    args = {"effect": 0.1, "spread": 0.3, "margin": 0.1, "trials": 10} | kwargs
+    with pytest.raises(error, match=whole(message)):
+        error_rates(**args)
+    if "trials" in kwargs or "seed" in kwargs:
+        assert error_rates(0.1, 0.3, 0.1, trials=1, seed=0)["seeds"] in (20.0, 40.0, 80.0)

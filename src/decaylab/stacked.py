@@ -127,12 +127,12 @@ class StackedMLP:
         if norm not in NORMS:
             raise ValueError(f"norm must be one of None, 'layer', 'batch'; got {norm!r}")
         self.norm = norm
+        _tensors("weights", weights)
+        _tensors("biases", biases)
         if len(weights) == 0 or len(weights) != len(biases):
             raise ValueError(
                 f"weights and biases must be non-empty lists of the same length; got {len(weights)} and {len(biases)}"
             )
-        _tensors("weights", weights)
-        _tensors("biases", biases)
         self.weights = [w.detach().clone().requires_grad_(True) for w in weights]
         self.biases = [b.detach().clone().requires_grad_(True) for b in biases]
         m = self.weights[0].shape[0]
@@ -320,12 +320,13 @@ class StackedMLP:
                 f"x must be a torch tensor of shape [B, in] or [M, B, in] (torch.from_numpy(x) for an "
                 f"array); got {type(x).__name__}"
             )
+        given = tuple(x.shape)
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.n_models, -1, -1)
         if x.dim() != 3 or x.shape[0] != self.n_models or x.shape[2] != self.weights[0].shape[1]:
             raise ValueError(
                 f"x must have shape [B, {self.weights[0].shape[1]}] or [{self.n_models}, B, {self.weights[0].shape[1]}]; "
-                f"got {tuple(x.shape)}"
+                f"got {given}"
             )
         if self.norm == "batch" and self.training and x.shape[1] < 2:
             raise ValueError(
@@ -609,6 +610,8 @@ def _decay_coefficients(decay, coeff) -> dict:
 
 
 def _all_zero(value) -> bool:
+    if isinstance(value, str | bytes):  # NumPy would read "0" as 0.0
+        return False
     try:
         import numpy as np
 
@@ -1177,6 +1180,7 @@ def fit_classifiers(
         raise ValueError(
             f"order_seeds must hold one seed per model ({stack.n_models}); got {len(order_seeds)}"
         )
+    _seed_groups(order_seeds)  # every seed checked here, named by its index in the whole list
     sizes = stack.sizes
     x, y = _checked_data("training", x, y, sizes[0], sizes[-1])
     if eval_sets is not None and not isinstance(eval_sets, dict):
